@@ -1,0 +1,105 @@
+# helpcrunch-lua
+#   make                 build helpcrunch.core for Lua 5.4 (LUA=luajit for LuaJIT 2.1)
+#   make test            install missing Debian packages, lint, build both, run the suite
+#   make demo            build, start the bundled mock, run examples/ against it
+#   make bench           benchmarks (bench/), both Lua versions
+#   make valgrind        the C-facing specs under valgrind memcheck
+#   make install PREFIX=/usr/local LUA=lua5.4|luajit
+#   make deps            install the Debian packages the project needs (root), or name them
+
+LUA      ?= lua5.4
+PREFIX   ?= /usr/local
+CC       ?= cc
+
+ifeq ($(LUA),luajit)
+  LUA_PC  := luajit
+  LUA_VER := 5.1
+else
+  LUA_PC  := $(LUA)
+  LUA_VER := $(patsubst lua%,%,$(LUA))
+endif
+
+PKG_CONFIG ?= pkg-config
+LUA_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null || curl-config --cflags 2>/dev/null)
+CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || curl-config --libs 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
+             $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS)
+LDFLAGS_SO := -shared
+
+SRCS  := $(wildcard csrc/*.c)
+HDRS  := $(wildcard csrc/*.h)
+BUILD := build/$(LUA)
+OBJS  := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
+CORE  := $(BUILD)/helpcrunch/core.so
+LUAFILES := $(shell find lua -name '*.lua' 2>/dev/null)
+BINS  := bin/helpcrunch-mock
+
+.PHONY: all test test-one demo bench valgrind install uninstall deps lint clean check-exports luarocks-check
+
+all: $(CORE)
+
+$(BUILD)/obj/%.o: csrc/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SO) -o $@ $(OBJS) $(CURL_LIBS) $(LDFLAGS)
+
+# Only luaopen_helpcrunch_core may leave the shared object.
+check-exports: $(CORE)
+	@exported=$$(nm -D --defined-only $(CORE) | awk '$$2 ~ /^[TDBR]$$/ {print $$3}'); \
+	if [ "$$exported" != "luaopen_helpcrunch_core" ]; then \
+	  echo "unexpected exported symbols:"; echo "$$exported"; exit 1; fi; \
+	echo "exports: luaopen_helpcrunch_core only"
+
+deps:
+	@sh tools/deps.sh
+
+lint:
+	luacheck --quiet lua bin spec bench examples
+
+# One Lua version: build and run the busted suite, printing TAP (counted by
+# tools/test.sh). Used by `make test` for lua5.4 and luajit.
+test-one: $(CORE)
+	@sh tools/busted.sh $(LUA)
+
+test: deps
+	@sh tools/test.sh
+
+demo: deps $(CORE)
+	@sh tools/demo.sh $(LUA)
+
+bench: deps
+	@$(MAKE) --no-print-directory LUA=lua5.4 all
+	@$(MAKE) --no-print-directory LUA=luajit all
+	@sh bench/run.sh
+
+valgrind: $(CORE)
+	@sh tools/valgrind.sh
+
+luarocks-check:
+	@sh tools/luarocks-check.sh
+
+install: $(CORE)
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/helpcrunch
+	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/helpcrunch/core.so
+	cd lua && for f in $$(find helpcrunch -name '*.lua'); do \
+	  install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/$$(dirname $$f); \
+	  install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/$$f; done
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for b in $(BINS); do \
+	  sed '1s|^#!.*|#!/usr/bin/env $(LUA)|' $$b > $(DESTDIR)$(PREFIX)/bin/$$(basename $$b); \
+	  chmod 0755 $(DESTDIR)$(PREFIX)/bin/$$(basename $$b); done
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/helpcrunch \
+	       $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/helpcrunch
+	for b in $(BINS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$(basename $$b); done
+
+clean:
+	rm -rf build

@@ -1,0 +1,97 @@
+/*
+ * helpcrunch.core: the private header shared by the C files of the core.
+ * Nothing declared here leaves the shared object (hidden visibility); the
+ * one exported symbol is luaopen_helpcrunch_core in core.c.
+ */
+#ifndef HC_H
+#define HC_H
+
+#include <stddef.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <curl/curl.h>
+
+#include "compat.h"
+
+#if defined(__GNUC__)
+#define HC_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define HC_HIDDEN
+#endif
+
+/* One macro for libcurl version gates. */
+#define HC_CURL_VER_GE(a, b, c) (LIBCURL_VERSION_NUM >= (((a) << 16) | ((b) << 8) | (c)))
+
+#define HC_VERSION "0.1.0"
+
+/* Where the decoder stops nesting: deep enough for any API body, shallow
+ * enough that the C stack and Lua stack never come near their limits. */
+#define HC_MAX_DEPTH 512
+
+/* ---- customer.c: the known keys and the customer normalisation ---------- */
+
+/* What a known key means to the normaliser. */
+enum hc_role {
+  HC_ROLE_PLAIN = 0,
+  HC_ROLE_TIMESTAMP,   /* firstSeen/lastSeen: numeric strings become integers */
+  HC_ROLE_CUSTOMDATA,  /* object or {property,value} list -> map */
+  HC_ROLE_TAGS,        /* always a list */
+  HC_ROLE_DATA,        /* the page's list of customers */
+  HC_ROLE_NESTED       /* location/device: plain tables, not customers */
+};
+
+typedef struct hc_key {
+  const char *name;
+  unsigned char len;
+  unsigned char role;   /* enum hc_role */
+  unsigned char nrec;   /* expected fields when the value is an object */
+} hc_key;
+
+HC_HIDDEN extern const hc_key hc_keys[];
+HC_HIDDEN extern const int hc_nkeys;
+
+/* Index into hc_keys of the key spelt p[0..len), or -1. */
+HC_HIDDEN int hc_key_lookup(const char *p, size_t len);
+/* Push a table t with t[i + 1] = hc_keys[i].name: the interned key strings. */
+HC_HIDDEN void hc_push_key_strings(lua_State *L);
+/* Turn a {property, value} list at the top of the stack into a map, in place.
+ * A list that is not of that shape is left as it is (nothing is lost). */
+HC_HIDDEN void hc_customdata_list_to_map(lua_State *L);
+/* Parse a whole numeric string ("1603885746", "-5") into *out. */
+HC_HIDDEN int hc_parse_int_string(const char *p, size_t len, long long *out);
+
+/* ---- json_decode.c ------------------------------------------------------ */
+
+typedef struct hc_decode_hints {
+  int data_len;         /* length of the last page's data array (pre-sizing) */
+} hc_decode_hints;
+
+/* Decode s[0..len) with customer normalisation. keys_idx: stack index of the
+ * interned key table; hints may be NULL. On success pushes the value and
+ * returns 1; on malformed input pushes nil, a message naming the byte offset,
+ * and the offset, and returns 3. Raises only on memory errors. */
+HC_HIDDEN int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx,
+                        hc_decode_hints *hints);
+
+/* The light userdata that stands for null inside arrays. */
+#define HC_NULL_SENTINEL NULL
+
+/* ---- json_encode.c ------------------------------------------------------ */
+
+/* Push the JSON text of the value at idx; raises a message naming the
+ * offending field on values JSON cannot hold exactly. */
+HC_HIDDEN void hc_encode(lua_State *L, int idx);
+
+/* ---- errors.c ----------------------------------------------------------- */
+
+/* The error kind ("transport", "timeout", "too_large") and a stable code
+ * ("couldnt_connect", ...) for a libcurl failure. */
+HC_HIDDEN const char *hc_curl_kind(CURLcode rc);
+HC_HIDDEN const char *hc_curl_code(CURLcode rc);
+
+/* ---- client.c ----------------------------------------------------------- */
+
+HC_HIDDEN void hc_client_open(lua_State *L);   /* registers metatables, leaves none */
+HC_HIDDEN int hc_client_new(lua_State *L);
+
+#endif
