@@ -1,0 +1,138 @@
+--- Iteration over every page of a listing (customers:all, search:each).
+--
+-- The core knows offset/limit/total; this composes it: the next page is
+-- requested before the caller has finished the current one (`prefetch`),
+-- no page is requested past `total` (or past what `max` needs), every
+-- parameter rides on every page, and a customer already yielded is dropped
+-- when inserts shift the offsets under the iteration.
+-- @module helpcrunch.pager
+
+local errors = require "helpcrunch.errors"
+
+local M = {}
+
+--- Check a decoded list/search body and make the page table of the API.
+-- @treturn table|nil page `{data=, total=, offset=, limit=}`
+-- @treturn table|nil the error when the body is not a page
+function M.page_of(body, offset, limit, method, path)
+  if type(body) ~= "table" or type(body.data) ~= "table" or type(body.total) ~= "number" then
+    return nil, errors.new {
+      kind = "decode", code = "unexpected_shape", method = method, path = path,
+      message = "the response is not a page (no 'data' list and 'total' number)",
+    }
+  end
+  return { data = body.data, total = body.total, offset = offset, limit = limit }
+end
+
+local Pager = {}
+Pager.__index = Pager
+
+-- How often (in customers yielded) the prefetched transfers are driven
+-- while the caller works: often enough to keep bytes flowing, rarely enough
+-- to cost nothing.
+local DRIVE_EVERY = 16
+
+--- New iterator.
+-- @tparam table o `client`, `start_page(offset, limit) -> call`, `page_size`,
+--   `max` (most customers in all, or nil), `prefetch`
+function M.new(o)
+  return setmetatable({
+    client = o.client, start_page = o.start_page, page_size = o.page_size,
+    max = o.max, prefetch = o.prefetch, method = o.method, path = o.path,
+    queue = {}, next_offset = 0, total = nil, items = nil, idx = 1,
+    yielded = 0, skipped = 0, seen = {}, closed = false, tick = 0,
+  }, Pager)
+end
+
+-- Where paging stops: the server's total, or what `max` still needs.
+function Pager:bound()
+  if self.total == nil then return self.max and self.max or self.page_size end
+  if self.max then
+    local want = self.max + self.skipped
+    return want < self.total and want or self.total
+  end
+  return self.total
+end
+
+function Pager:schedule()
+  local want = 1 + (self.total and self.prefetch or 0)
+  local bound = self:bound()
+  while #self.queue < want and self.next_offset < bound do
+    local limit = bound - self.next_offset
+    if limit > self.page_size then limit = self.page_size end
+    local call = self.start_page(self.next_offset, limit)
+    self.queue[#self.queue + 1] = { call = call, offset = self.next_offset, limit = limit }
+    self.next_offset = self.next_offset + limit
+    call:start()
+  end
+end
+
+--- Stop: cancel what is in flight. Safe twice; also `__close` on Lua 5.4.
+function Pager:close()
+  self.closed = true
+  for i = #self.queue, 1, -1 do
+    self.queue[i].call:cancel()
+    self.queue[i] = nil
+  end
+  self.items = nil
+end
+Pager.__close = Pager.close
+
+function Pager:fail(err)
+  self:close()
+  error(err, 0)
+end
+
+function Pager:next_page()
+  self:schedule()
+  local q = table.remove(self.queue, 1)
+  if not q then return false end
+  local body, err = q.call:wait()
+  if body == nil then self:fail(err) end
+  local page, perr = M.page_of(body, q.offset, q.limit, self.method, self.path)
+  if not page then self:fail(perr) end
+  self.total = page.total
+  self.items, self.idx = page.data, 1
+  self:schedule()                        -- prefetch while the caller works
+  return true
+end
+
+--- The generic-for step: the next customer, or nil at the end.
+function Pager:__call()
+  while not self.closed do
+    local items = self.items
+    if items and self.idx <= #items then
+      local c = items[self.idx]
+      self.idx = self.idx + 1
+      local id = type(c) == "table" and c.id or nil
+      if id ~= nil and self.seen[id] then
+        self.skipped = self.skipped + 1
+      else
+        if id ~= nil then self.seen[id] = true end
+        self.yielded = self.yielded + 1
+        if self.max and self.yielded >= self.max then
+          self:close()
+        else
+          self.tick = self.tick + 1
+          if self.tick % DRIVE_EVERY == 0 and self.queue[1] then
+            for i = 1, #self.queue do self.queue[i].call:start() end
+            self.client.core:step()
+          end
+        end
+        return c
+      end
+    elseif not self:next_page() then
+      self:close()
+    end
+  end
+  return nil
+end
+
+--- Return the four values of a generic `for`: on Lua 5.4 the fourth makes
+-- `break` release the request in flight at once.
+function M.iterate(o)
+  local p = M.new(o)
+  return p, nil, nil, p
+end
+
+return M
