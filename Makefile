@@ -38,7 +38,7 @@ CORE  := $(BUILD)/helpcrunch/core.so
 LUAFILES := $(shell find lua -name '*.lua' 2>/dev/null)
 BINS  := bin/helpcrunch-mock
 
-.PHONY: all test test-one demo bench valgrind install uninstall deps lint clean check-exports luarocks-check
+.PHONY: rockspec all test test-one demo bench valgrind install uninstall deps lint clean check-exports luarocks-check
 
 all: $(CORE)
 
@@ -103,3 +103,10 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# Regenerate the rockspec's module list from lua/ (luarocks-check fails when
+# the committed rockspec misses a file).
+rockspec: rockspec/helpcrunch-scm-1.rockspec.in
+	sh tools/rockspec-modules.sh > build/.modules
+	awk '/@LUA_MODULES@/ { while ((getline l < "build/.modules") > 0) print l; next } { print }' \
+	  rockspec/helpcrunch-scm-1.rockspec.in > rockspec/helpcrunch-scm-1.rockspec
