@@ -76,6 +76,8 @@ HC_EXPORT int luaopen_helpcrunch_core(lua_State *L) {
       return luaL_error(L, "helpcrunch: curl_global_init failed");
     curl_ready = 1;
   }
+  if (!hc_keys_selfcheck())
+    return luaL_error(L, "helpcrunch: key slot table out of date (tools/gen-key-slots.py)");
   lua_newtable(L);
   hc_push_key_strings(L);             /* the upvalue every decoder shares */
   hc_client_open(L);

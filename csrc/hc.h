@@ -40,8 +40,12 @@ enum hc_role {
   HC_ROLE_NESTED       /* location/device: plain tables, not customers */
 };
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || !defined(__GNUC__)
+#error "helpcrunch.core's word-at-a-time scanners assume a little-endian GCC/clang target"
+#endif
+
 typedef struct hc_key {
-  const char *name;
+  char name[16];        /* zero padded: compared 8 bytes at a time */
   unsigned char len;
   unsigned char role;   /* enum hc_role */
   unsigned char nrec;   /* expected fields when the value is an object */
@@ -50,8 +54,11 @@ typedef struct hc_key {
 HC_HIDDEN extern const hc_key hc_keys[];
 HC_HIDDEN extern const int hc_nkeys;
 
-/* Index into hc_keys of the key spelt p[0..len), or -1. */
-HC_HIDDEN int hc_key_lookup(const char *p, size_t len);
+/* Index into hc_keys of the key spelt p[0..len), or -1. `avail` is how many
+ * bytes may be read from p (at least 16 lets the lookup load whole words). */
+HC_HIDDEN int hc_key_lookup(const char *p, size_t len, size_t avail);
+/* Does every key hash to itself? (checked once at load) */
+HC_HIDDEN int hc_keys_selfcheck(void);
 /* Push a table t with t[i + 1] = hc_keys[i].name: the interned key strings. */
 HC_HIDDEN void hc_push_key_strings(lua_State *L);
 /* Turn a {property, value} list at the top of the stack into a map, in place.

@@ -22,6 +22,9 @@
 
 #include "hc.h"
 
+/* Entries read onto the Lua stack before their table is made (see read_array). */
+#define STACK_CHUNK 48
+
 enum ctx { CTX_ROOT, CTX_CUSTOMER, CTX_OTHER };
 enum { R_ERROR = -1, R_NULL = 0, R_VALUE = 1 };
 
@@ -45,6 +48,7 @@ static int fail(dec *d, const char *msg, const char *at) {
 
 static inline void skip_ws(dec *d) {
   const char *p = d->p, *end = d->end;
+  if (p < end && (unsigned char)*p > ' ') return;   /* compact JSON: nothing to skip */
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
   d->p = p;
 }
@@ -73,11 +77,13 @@ static char *reserve(dec *d, size_t used, size_t n) {
 /* Skip bytes that need no attention: not '"', not '\\', not a control char. */
 static inline const char *scan_plain(const char *p, const char *end) {
   while (end - p >= 8) {
-    uint64_t w;
+    uint64_t w, hit;
     memcpy(&w, p, 8);
-    if (HAS_ZERO(w ^ (ONES * '"')) | HAS_ZERO(w ^ (ONES * '\\')) |
-        (((w - ONES * 0x20) & ~w) & HIGHS))
-      break;
+    hit = HAS_ZERO(w ^ (ONES * '"')) | HAS_ZERO(w ^ (ONES * '\\')) |
+          (((w - ONES * 0x20) & ~w) & HIGHS);
+    /* The lowest flagged byte is exact (borrows only run upwards); this
+     * relies on a little-endian load, checked in hc.h. */
+    if (hit) return p + (__builtin_ctzll(hit) >> 3);
     p += 8;
   }
   while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
@@ -283,31 +289,68 @@ static int literal(dec *d, const char *word, size_t n) {
   return 1;
 }
 
+/* Room for one container: a full chunk of pairs plus the nested calls'
+ * own few slots, checked once rather than per element. */
 static int enter(dec *d, int depth) {
   if (depth >= HC_MAX_DEPTH) return fail(d, "nested too deeply", d->p);
-  if (!lua_checkstack(d->L, 6)) return fail(d, "nested too deeply", d->p);
+  if (!lua_checkstack(d->L, 2 * STACK_CHUNK + 8)) return fail(d, "nested too deeply", d->p);
   return 1;
+}
+
+/* Arrays and objects are read onto the Lua stack first and the table is
+ * made at its exact size afterwards, so no table is ever rehashed while it
+ * grows. Past STACK_CHUNK entries the table is made and filled as we go. */
+/* Move the n entries above base into the table at base (created by the
+ * caller under them): pairs when object, else items numbered from first. */
+static void flush(lua_State *L, int base, int n, int object, int first) {
+  int i;
+  if (object) {
+    for (i = 0; i < n; i++) lua_rawset(L, base);
+  } else {
+    for (i = n; i >= 1; i--) lua_rawseti(L, base, first + i - 1);
+  }
 }
 
 static int read_array(dec *d, int elem_ctx, int depth, int narr, int nrec) {
   lua_State *L = d->L;
-  int n = 0;
+  int n = 0, total = 0, base = 0;
   if (enter(d, depth) < 0) return R_ERROR;
-  lua_createtable(L, narr, 0);
   d->p++;
   skip_ws(d);
-  if (d->p < d->end && *d->p == ']') { d->p++; return R_VALUE; }
+  if (d->p < d->end && *d->p == ']') {
+    d->p++;
+    lua_createtable(L, 0, 0);
+    return R_VALUE;
+  }
   for (;;) {
-    int r = read_value(d, elem_ctx, depth + 1, nrec);
+    int r;
+    if (n == STACK_CHUNK) {                /* a long list: make the table now */
+      if (!base) {
+        lua_createtable(L, narr > 2 * STACK_CHUNK ? narr : 2 * STACK_CHUNK, 0);
+        lua_insert(L, -n - 1);
+        base = lua_gettop(L) - n;
+      }
+      flush(L, base, n, 0, total - n + 1);
+      n = 0;
+    }
+    r = read_value(d, elem_ctx, depth + 1, nrec);
     if (r == R_ERROR) return R_ERROR;
     if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);
-    lua_rawseti(L, -2, ++n);
+    n++;
+    total++;
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unexpected end of input in array", d->p);
     if (*d->p == ',') { d->p++; skip_ws(d); continue; }
-    if (*d->p == ']') { d->p++; return R_VALUE; }
+    if (*d->p == ']') { d->p++; break; }
     return fail(d, "expected ',' or ']' in array", d->p);
   }
+  if (!base) {
+    lua_createtable(L, n, 0);
+    lua_insert(L, -n - 1);
+    base = lua_gettop(L) - n;
+  }
+  flush(L, base, n, 0, total - n + 1);
+  return R_VALUE;
 }
 
 /* The value of a known key of a customer (or the root), normalised. */
@@ -369,18 +412,33 @@ static int read_customer_field(dec *d, int ctx, const hc_key *k, int depth) {
 static int read_object(dec *d, int ctx, int depth, int nrec) {
   lua_State *L = d->L;
   int normalise = ctx != CTX_OTHER;
+  int n = 0, base = 0;
+  (void)nrec;                                /* exact sizes make hints moot */
   if (enter(d, depth) < 0) return R_ERROR;
-  lua_createtable(L, 0, nrec);
   d->p++;
   skip_ws(d);
-  if (d->p < d->end && *d->p == '}') { d->p++; return R_VALUE; }
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+    lua_createtable(L, 0, 0);
+    return R_VALUE;
+  }
   for (;;) {
     const char *ks;
     size_t klen;
     int ki, r;
+    if (n == STACK_CHUNK) {                /* a big object: make the table now */
+      if (!base) {
+        lua_createtable(L, 0, 2 * STACK_CHUNK);
+        lua_insert(L, -2 * n - 1);
+        base = lua_gettop(L) - 2 * n;
+      }
+      flush(L, base, n, 1, 0);
+      n = 0;
+    }
     if (d->p >= d->end || *d->p != '"') return fail(d, "expected a string key in object", d->p);
     if (read_string(d, &ks, &klen) < 0) return R_ERROR;
-    ki = hc_key_lookup(ks, klen);
+    /* a key with escapes lives in the scratch buffer: no word loads there */
+    ki = hc_key_lookup(ks, klen, ks >= d->start && ks < d->end ? (size_t)(d->end - ks) : 0);
     if (ki >= 0) lua_rawgeti(L, d->keys, ki + 1);
     else lua_pushlstring(L, ks, klen);
     skip_ws(d);
@@ -389,16 +447,23 @@ static int read_object(dec *d, int ctx, int depth, int nrec) {
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unexpected end of input in object", d->p);
     if (normalise && ki >= 0) r = read_customer_field(d, ctx, &hc_keys[ki], depth);
-    else r = read_value(d, CTX_OTHER, depth + 1, ki >= 0 ? hc_keys[ki].nrec : 0);
+    else r = read_value(d, CTX_OTHER, depth + 1, 0);
     if (r == R_ERROR) return R_ERROR;
-    if (r == R_VALUE) lua_rawset(L, -3);
+    if (r == R_VALUE) n++;
     else lua_pop(L, 1);                      /* null: the key is absent */
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unexpected end of input in object", d->p);
     if (*d->p == ',') { d->p++; skip_ws(d); continue; }
-    if (*d->p == '}') { d->p++; return R_VALUE; }
+    if (*d->p == '}') { d->p++; break; }
     return fail(d, "expected ',' or '}' in object", d->p);
   }
+  if (!base) {
+    lua_createtable(L, 0, n);
+    lua_insert(L, -2 * n - 1);
+    base = lua_gettop(L) - 2 * n;
+  }
+  flush(L, base, n, 1, 0);
+  return R_VALUE;
 }
 
 static int read_value(dec *d, int ctx, int depth, int nrec) {
