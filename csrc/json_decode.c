@@ -31,7 +31,7 @@ enum { R_ERROR = -1, R_NULL = 0, R_VALUE = 1 };
 typedef struct dec {
   lua_State *L;
   const char *start, *p, *end;
-  int keys;          /* stack index of the interned key strings */
+  int keys;          /* stack index of the first interned key string */
   int scratch;       /* stack index of the scratch slot (nil or userdata) */
   char *buf;
   size_t cap;
@@ -53,19 +53,21 @@ static inline void skip_ws(dec *d) {
   d->p = p;
 }
 
-/* Make the scratch buffer hold at least n bytes, keeping its contents. */
-static char *reserve(dec *d, size_t used, size_t n) {
-  if (n > d->cap) {
-    size_t cap = d->cap ? d->cap : 256;
-    char *nb;
-    while (cap < n) cap *= 2;
-    nb = (char *)lua_newuserdata(d->L, cap);
-    if (used) memcpy(nb, d->buf, used);
-    lua_replace(d->L, d->scratch);
-    d->buf = nb;
-    d->cap = cap;
-  }
-  return d->buf;
+/* Grow the scratch buffer to at least n bytes, keeping `used` of them. */
+static char *grow_scratch(dec *d, size_t used, size_t n) {
+  size_t cap = d->cap ? d->cap : 256;
+  char *nb;
+  while (cap < n) cap *= 2;
+  nb = (char *)lua_newuserdata(d->L, cap);
+  if (used) memcpy(nb, d->buf, used);
+  lua_replace(d->L, d->scratch);
+  d->buf = nb;
+  d->cap = cap;
+  return nb;
+}
+
+static inline char *reserve(dec *d, size_t used, size_t n) {
+  return n <= d->cap ? d->buf : grow_scratch(d, used, n);
 }
 
 /* ---- strings ------------------------------------------------------------ */
@@ -439,15 +441,24 @@ static int read_object(dec *d, int ctx, int depth, int nrec) {
     if (read_string(d, &ks, &klen) < 0) return R_ERROR;
     /* a key with escapes lives in the scratch buffer: no word loads there */
     ki = hc_key_lookup(ks, klen, ks >= d->start && ks < d->end ? (size_t)(d->end - ks) : 0);
-    if (ki >= 0) lua_rawgeti(L, d->keys, ki + 1);
+    if (ki >= 0) lua_pushvalue(L, d->keys + ki);
     else lua_pushlstring(L, ks, klen);
     skip_ws(d);
     if (d->p >= d->end || *d->p != ':') return fail(d, "expected ':' after object key", d->p);
     d->p++;
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unexpected end of input in object", d->p);
-    if (normalise && ki >= 0) r = read_customer_field(d, ctx, &hc_keys[ki], depth);
-    else r = read_value(d, CTX_OTHER, depth + 1, 0);
+    if (*d->p == '"' && (!normalise || ki < 0 || hc_keys[ki].role != HC_ROLE_TIMESTAMP)) {
+      const char *vs;                        /* the common case: a plain string */
+      size_t vlen;
+      if (read_string(d, &vs, &vlen) < 0) return R_ERROR;
+      lua_pushlstring(L, vs, vlen);
+      r = R_VALUE;
+    } else if (normalise && ki >= 0) {
+      r = read_customer_field(d, ctx, &hc_keys[ki], depth);
+    } else {
+      r = read_value(d, CTX_OTHER, depth + 1, 0);
+    }
     if (r == R_ERROR) return R_ERROR;
     if (r == R_VALUE) n++;
     else lua_pop(L, 1);                      /* null: the key is absent */
@@ -499,15 +510,18 @@ static int read_value(dec *d, int ctx, int depth, int nrec) {
 
 int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_hints *hints) {
   dec d;
-  int base, r;
-  luaL_checkstack(L, 8, NULL);
+  int base, r, i;
+  luaL_checkstack(L, hc_nkeys + 8, NULL);
   keys_idx = hc_absindex(L, keys_idx);
   base = lua_gettop(L);
   lua_pushnil(L);                      /* the scratch slot */
+  /* The interned keys sit on the stack while we decode: pushing one is then
+   * a copy of a stack slot, not a table lookup. */
+  for (i = 1; i <= hc_nkeys; i++) lua_rawgeti(L, keys_idx, i);
   d.L = L;
   d.start = d.p = s;
   d.end = s + len;
-  d.keys = keys_idx;
+  d.keys = base + 2;
   d.scratch = base + 1;
   d.buf = NULL;
   d.cap = 0;
@@ -534,5 +548,6 @@ int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_h
   }
   if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);
   lua_replace(L, base + 1);            /* the value takes the scratch slot */
+  lua_settop(L, base + 1);
   return 1;
 }
