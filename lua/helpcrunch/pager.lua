@@ -27,6 +27,13 @@ end
 local Pager = {}
 Pager.__index = Pager
 
+-- How many recent pages' ids are remembered to drop a customer that
+-- inserts shifted into a later page. A customer reappears only if inserts
+-- pushed it forward; to escape this window more than WINDOW_PAGES pages of
+-- customers would have to be inserted ahead of it between two requests.
+-- A window, not every id, keeps memory flat however long the export.
+local WINDOW_PAGES = 8
+
 -- How often (in customers yielded) the prefetched transfers are driven
 -- while the caller works: often enough to keep bytes flowing, rarely enough
 -- to cost nothing.
@@ -40,7 +47,8 @@ function M.new(o)
     client = o.client, start_page = o.start_page, page_size = o.page_size,
     max = o.max, prefetch = o.prefetch, method = o.method, path = o.path,
     queue = {}, next_offset = 0, total = nil, items = nil, idx = 1,
-    yielded = 0, skipped = 0, seen = {}, closed = false, tick = 0,
+    yielded = 0, skipped = 0, closed = false, tick = 0,
+    seen = {}, page_no = 0, page_ids = {},     -- id -> page number; per-page id lists
   }, Pager)
 end
 
@@ -93,8 +101,24 @@ function Pager:next_page()
   if not page then self:fail(perr) end
   self.total = page.total
   self.items, self.idx = page.data, 1
+  self:remember(page.data)
   self:schedule()                        -- prefetch while the caller works
   return true
+end
+
+-- Start a page in the window of remembered ids; forget the page that leaves.
+function Pager:remember(items)
+  local no = self.page_no + 1
+  self.page_no = no
+  local old = self.page_ids[no - WINDOW_PAGES]
+  if old then
+    local seen = self.seen
+    for i = 1, #old do
+      if seen[old[i]] == no - WINDOW_PAGES then seen[old[i]] = nil end
+    end
+    self.page_ids[no - WINDOW_PAGES] = nil
+  end
+  self.page_ids[no] = {}
 end
 
 --- The generic-for step: the next customer, or nil at the end.
@@ -108,7 +132,11 @@ function Pager:__call()
       if id ~= nil and self.seen[id] then
         self.skipped = self.skipped + 1
       else
-        if id ~= nil then self.seen[id] = true end
+        if id ~= nil then
+          self.seen[id] = self.page_no
+          local ids = self.page_ids[self.page_no]
+          ids[#ids + 1] = id
+        end
         self.yielded = self.yielded + 1
         if self.max and self.yielded >= self.max then
           self:close()
