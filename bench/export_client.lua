@@ -21,7 +21,8 @@ end
 -- paging with offset/limit until total.
 local function luasocket_export()
   local http, ltn12, cjson = require "socket.http", require "ltn12", require "cjson"
-  local n, offset, total, ids = 0, 0, nil, 0
+  local n, offset, ids = 0, 0, 0
+  local total
   repeat
     local out = {}
     local _, code = http.request {

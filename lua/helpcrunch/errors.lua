@@ -107,9 +107,15 @@ function M.from_result(res, method, path)
   end
   if status >= 200 and status < 300 then
     if res.decode_error then
+      local message = res.decode_error
+      if res.content_type and not res.content_type:find("json", 1, true) then
+        message = message .. " (Content-Type " .. res.content_type .. ")"
+      end
+      local snippet = (res.raw or ""):gsub("%s+", " "):sub(1, 40)
+      if snippet ~= "" then message = message .. "; the body starts: " .. snippet end
       return M.new {
         kind = "decode", code = "invalid_json", status = status,
-        message = res.decode_error, offset = res.decode_at,
+        message = message, offset = res.decode_at,
         method = method, path = path, sent = true,
       }
     end

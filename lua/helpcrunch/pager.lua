@@ -52,22 +52,26 @@ function M.new(o)
   }, Pager)
 end
 
--- Where paging stops: the server's total, or what `max` still needs.
+-- Where paging stops: the server's latest total, or what `max` still needs
+-- (customers dropped as duplicates don't count towards max).
 function Pager:bound()
-  if self.total == nil then return self.max and self.max or self.page_size end
-  if self.max then
-    local want = self.max + self.skipped
-    return want < self.total and want or self.total
-  end
+  local want = self.max and self.max + self.skipped or nil
+  if self.total == nil then return want or self.page_size end
+  if want and want < self.total then return want end
   return self.total
 end
 
-function Pager:schedule()
-  local want = 1 + (self.total and self.prefetch or 0)
+-- Keep `want` pages requested ahead: 1 before waiting for the next page,
+-- `prefetch` while the caller works through the current one.
+function Pager:schedule(want)
   local bound = self:bound()
-  while #self.queue < want and self.next_offset < bound do
-    local limit = bound - self.next_offset
-    if limit > self.page_size then limit = self.page_size end
+  while not self.exhausted and #self.queue < want and self.next_offset < bound do
+    -- Always a full page unless max needs fewer: a limit cut to the
+    -- (moving) total would chase inserts with ever smaller pages.
+    local limit = self.page_size
+    if self.max and self.max + self.skipped - self.next_offset < limit then
+      limit = self.max + self.skipped - self.next_offset
+    end
     local call = self.start_page(self.next_offset, limit)
     self.queue[#self.queue + 1] = { call = call, offset = self.next_offset, limit = limit }
     self.next_offset = self.next_offset + limit
@@ -92,7 +96,7 @@ function Pager:fail(err)
 end
 
 function Pager:next_page()
-  self:schedule()
+  self:schedule(1)
   local q = table.remove(self.queue, 1)
   if not q then return false end
   local body, err = q.call:wait()
@@ -101,13 +105,14 @@ function Pager:next_page()
   if not page then self:fail(perr) end
   self.total = page.total
   self.items, self.idx = page.data, 1
-  self:remember(page.data)
-  self:schedule()                        -- prefetch while the caller works
+  if #page.data == 0 then self.exhausted = true end   -- nothing here, nothing after
+  self:remember()
+  self:schedule(self.prefetch)           -- prefetch while the caller works
   return true
 end
 
 -- Start a page in the window of remembered ids; forget the page that leaves.
-function Pager:remember(items)
+function Pager:remember()
   local no = self.page_no + 1
   self.page_no = no
   local old = self.page_ids[no - WINDOW_PAGES]

@@ -89,9 +89,9 @@ end
 
 -- The value as the API wants it for a field of type ftype, or raise.
 local function check_value(fname, field, ftype, value, level)
-  local function bad(what)
+  local function bad(what)             -- one level deeper than check_value
     error(fname .. ": customers." .. field .. " is a" .. (ftype == "integer" and "n " or " ")
-      .. ftype .. " field; " .. what .. ", got " .. util.describe(value), level + 1)
+      .. ftype .. " field; " .. what .. ", got " .. util.describe(value), level + 2)
   end
   if ftype == "integer" then
     if not util.is_integral(value) then bad("its value must be an integer") end

@@ -1,0 +1,250 @@
+-- Iterators over all pages: customers:all{} and search:each(), against the
+-- mock. What was requested is read from the mock's log.
+local H = require "spec.helper"
+
+local function count_requests(mock, path)
+  local n = 0
+  for _, e in ipairs(mock:log()) do
+    if not path or e.path == path then n = n + 1 end
+  end
+  return n
+end
+
+describe("customers:all", function()
+  local mock, client
+  setup(function()
+    mock = H.mock { customers = 1234, seed = 11 }
+    client = H.client(mock)
+  end)
+  teardown(function()
+    client:close()
+    mock:stop()
+  end)
+  before_each(function()
+    mock:reset()
+    mock:clear_log()
+  end)
+
+  it("reads 1,234 customers exactly once each in 13 requests", function()
+    local ids, n = {}, 0
+    for c in client.customers:all {} do
+      assert.is_nil(ids[c.id], "customer " .. tostring(c.id) .. " yielded twice")
+      ids[c.id] = true
+      n = n + 1
+    end
+    assert.equals(1234, n)
+    assert.equals(13, count_requests(mock, "/v1/customers"))
+  end)
+
+  it("yields in the requested order, the same as the pages list shows", function()
+    local expected = {}
+    for offset = 0, 1200, 100 do
+      local page = assert(client.customers:list { offset = offset, limit = 100,
+        sort = "lastSeen", order = "desc" })
+      for _, c in ipairs(page.data) do expected[#expected + 1] = c.id end
+    end
+    local got = {}
+    for c in client.customers:all { sort = "lastSeen", order = "desc" } do got[#got + 1] = c.id end
+    assert.same(expected, got)
+  end)
+
+  it("carries sort, order and the page size to every page's request", function()
+    local n = 0
+    for _ in client.customers:all { sort = "customers.firstSeen", order = "ASC", page_size = 50 } do
+      n = n + 1
+    end
+    assert.equals(1234, n)
+    local log = mock:log()
+    assert.equals(25, #log)                         -- ceil(1234 / 50)
+    for i, e in ipairs(log) do
+      assert.equals("customers.firstSeen", e.query.sort)
+      assert.equals("asc", e.query.order)
+      assert.equals(tostring((i - 1) * 50), tostring(e.query.offset))
+      assert.equals("50", tostring(e.query.limit))   -- the page size, even for the last page
+    end
+  end)
+
+  it("never requests a page past total", function()
+    for _ in client.customers:all { page_size = 100 } do end
+    for _, e in ipairs(mock:log()) do
+      assert.is_true(tonumber(e.query.offset) < 1234)
+    end
+  end)
+
+  it("max = 150 yields 150 customers with at most 2 requests", function()
+    local n = 0
+    for _ in client.customers:all { max = 150 } do n = n + 1 end
+    assert.equals(150, n)
+    assert.is_true(count_requests(mock) <= 2)
+    local log = mock:log()
+    assert.equals("100", tostring(log[1].query.limit))
+    assert.equals("50", tostring(log[2].query.limit))
+  end)
+
+  it("keeps page_size and max apart: page_size 30, max 100 is 30+30+30+10", function()
+    local n = 0
+    for _ in client.customers:all { page_size = 30, max = 100, prefetch = 0 } do n = n + 1 end
+    assert.equals(100, n)
+    local limits = {}
+    for i, e in ipairs(mock:log()) do limits[i] = tonumber(e.query.limit) end
+    assert.same({ 30, 30, 30, 10 }, limits)
+  end)
+
+  it("max smaller than a page asks only for max", function()
+    local n = 0
+    for _ in client.customers:all { max = 7 } do n = n + 1 end
+    assert.equals(7, n)
+    local log = mock:log()
+    assert.equals(1, #log)
+    assert.equals("7", tostring(log[1].query.limit))
+  end)
+
+  it("break after the first customer leaves at most 2 requests made", function()
+    for _ in client.customers:all {} do break end -- luacheck: ignore 512
+    require("helpcrunch.core").sleep(0.2)
+    assert.is_true(count_requests(mock) <= 2)
+  end)
+
+  it("releases the prefetched request on break (to-be-closed on 5.4, close() elsewhere)",
+    function()
+      local it = client.customers:all {}
+      it()
+      assert.equals(1, client.core:pending())        -- page 2 prefetched, not yet sent
+      it:close()
+      assert.equals(0, client.core:pending())
+      assert.is_nil(it())                            -- closed: nothing more
+      if _VERSION == "Lua 5.4" and not jit then
+        -- A generic for closes its 4th value on break: the prefetch goes at once.
+        local f = assert(load([[
+          local client = ...
+          for _ in client.customers:all {} do break end
+          return client.core:pending()
+        ]]))
+        assert.equals(0, f(client))
+      end
+    end)
+
+  it("prefetch = 0 requests nothing ahead", function()
+    local it = client.customers:all { prefetch = 0 }
+    for _ = 1, 50 do it() end
+    require("helpcrunch.core").sleep(0.1)
+    assert.equals(1, count_requests(mock))
+    it:close()
+  end)
+
+  it("prefetch = 1 has the next page on its way while the caller works", function()
+    local it = client.customers:all { prefetch = 1 }
+    for _ = 1, 20 do it() end
+    require("helpcrunch.core").sleep(0.2)
+    assert.equals(2, count_requests(mock))
+    it:close()
+  end)
+
+  it("an empty account yields nothing after one request", function()
+    local empty = H.mock { customers = 0 }
+    local c2 = H.client(empty)
+    local n = 0
+    for _ in c2.customers:all {} do n = n + 1 end
+    assert.equals(0, n)
+    assert.equals(1, #empty:log())
+    c2:close()
+    empty:stop()
+  end)
+
+  it("raises the error object on a failure; customers already yielded stay yielded", function()
+    local seen = 0
+    local ok, err = pcall(function()
+      for _ in client.customers:all { page_size = 100 } do
+        seen = seen + 1
+        if seen == 1 then mock:fault { kind = "500", count = 20, path = "/v1/customers" } end
+      end
+    end)
+    assert.is_false(ok)
+    assert.is_true(require("helpcrunch").is_error(err))
+    assert.equals("server", err.kind)
+    assert.equals(100, seen)
+    mock:clear_faults()
+  end)
+
+  for _, bad in ipairs {
+    { { max = -1 }, "max" }, { { page_size = 0 }, "page_size" }, { { page_size = 101 }, "page_size" },
+    { { prefetch = 9 }, "prefetch" }, { { sort = "name" }, "sort" }, { { order = "up" }, "order" },
+    { { limit = 10 }, "unknown parameter" }, { "x", "table" },
+  } do
+    it("raises on " .. tostring(bad[2]) .. " before any request", function()
+      assert.has_error(function() client.customers:all(bad[1]) end)
+      local ok, msg = pcall(client.customers.all, client.customers, bad[1])
+      assert.is_false(ok)
+      assert.truthy(tostring(msg):find(bad[2], 1, true))
+      assert.equals(0, count_requests(mock))
+    end)
+  end
+end)
+
+describe("iteration under churn", function()
+  it("never yields the same customer twice while inserts shift the pages", function()
+    local mock = H.mock { customers = 500, seed = 5, churn = 7 }
+    local client = H.client(mock)
+    local ids, n = {}, 0
+    for c in client.customers:all { sort = "firstSeen", order = "desc", page_size = 50 } do
+      assert.is_nil(ids[c.id], "customer " .. tostring(c.id) .. " yielded twice")
+      ids[c.id] = true
+      n = n + 1
+    end
+    assert.is_true(n >= 500)
+    assert.is_true(mock:count() > 500)            -- the churn really happened
+    client:close()
+    mock:stop()
+  end)
+end)
+
+describe("search:each", function()
+  local mock, client
+  setup(function()
+    mock = H.mock { customers = 1234, seed = 11 }
+    client = H.client(mock)
+  end)
+  teardown(function()
+    client:close()
+    mock:stop()
+  end)
+  before_each(function() mock:clear_log() end)
+
+  it("a search over several pages yields the server's total, each once", function()
+    local q = client.customers:search():where("email", "~", "example"):sort("lastSeen", "asc")
+    local total = assert(q:count())
+    assert.is_true(total > 100)
+    mock:clear_log()
+    local ids, n = {}, 0
+    for c in q:each { page_size = 40 } do
+      assert.is_nil(ids[c.id])
+      assert.truthy(c.email:find("example", 1, true))
+      ids[c.id] = true
+      n = n + 1
+    end
+    assert.equals(total, n)
+    local log = mock:log()
+    assert.equals(math.ceil(total / 40), #log)
+    for i, e in ipairs(log) do                       -- the filters ride on every page
+      assert.equals("POST", e.method)
+      assert.equals("customers.email", e.body.filter[1].field)
+      assert.equals("customers.lastSeen", e.body.sort)
+      assert.equals((i - 1) * 40, e.body.offset)
+    end
+  end)
+
+  it(":limit(n) caps the results of each()", function()
+    local n = 0
+    for _ in client.customers:search():limit(120):each() do n = n + 1 end
+    assert.equals(120, n)
+    assert.is_true(#mock:log() <= 2)
+  end)
+
+  it(":count() makes a single limit=1 request", function()
+    local total = client.customers:search():tagged("Lead"):count()
+    assert.is_true(total > 0)
+    local log = mock:log()
+    assert.equals(1, #log)
+    assert.equals(1, log[1].body.limit)
+  end)
+end)
