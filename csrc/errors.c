@@ -13,7 +13,7 @@
   X(CURLE_SEND_ERROR,            "transport", "send_error")            \
   X(CURLE_RECV_ERROR,            "transport", "recv_error")            \
   X(CURLE_GOT_NOTHING,           "transport", "empty_reply")           \
-  X(CURLE_PARTIAL_FILE,          "transport", "partial_body")          \
+  X(CURLE_PARTIAL_FILE,          "decode",    "partial_body")          \
   X(CURLE_WRITE_ERROR,           "too_large", "too_large")             \
   X(CURLE_FILESIZE_EXCEEDED,     "too_large", "too_large")             \
   X(CURLE_BAD_CONTENT_ENCODING,  "transport", "bad_content_encoding")  \
