@@ -125,6 +125,7 @@ function M.new(opts)
     on_request = opts.on_request,
     custom_sleep = opts.sleep,
     sleep = opts.sleep or core.sleep,
+    hold_until = 0,                -- no request starts before this (after a 429)
     limiter = rl and ratelimit.new(rl.requests or 120, rl.per or 60, core.now) or nil,
   }, Client)
   -- The token lives only in the core's header list and this closure, never
@@ -183,8 +184,11 @@ end
 
 --- Seconds before this call may start.
 function Call:start_delay()
-  local d = self.not_before - core.now()
-  local l = self.client.limiter and self.client.limiter:delay() or 0
+  local c, now = self.client, core.now()
+  local d = self.not_before - now
+  local hold = c.hold_until - now
+  if hold > d then d = hold end
+  local l = c.limiter and c.limiter:delay() or 0
   if l > d then d = l end
   return d > 0 and d or 0
 end
@@ -235,7 +239,6 @@ end
 
 -- Seconds to wait before the next attempt, or nil: do not retry.
 function Client:retry_delay(call, err)
-  if call.attempts > self.max_retries then return nil end
   local kind = err.kind
   if kind == "rate_limited" then
     local d = err.retry_after
@@ -244,9 +247,14 @@ function Client:retry_delay(call, err)
     else
       d = backoff(call.attempts)
     end
-    if self.limiter then self.limiter:pause(d) end   -- slow the whole client down
+    -- A 429 despite our limiter means someone else spends the same key:
+    -- hold every request of this client back, not only this one.
+    local untl = core.now() + d
+    if untl > self.hold_until then self.hold_until = untl end
+    if call.attempts > self.max_retries then return nil end
     return d
   end
+  if call.attempts > self.max_retries then return nil end
   local transient = kind == "server" or kind == "transport" or kind == "timeout"
     or kind == "decode"
   if not transient or err.code == "redirect" then return nil end

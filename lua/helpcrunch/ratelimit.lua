@@ -21,18 +21,14 @@ local MARGIN = 0.02
 function M.new(requests, per, now)
   return setmetatable({
     requests = requests, per = per, now = now,
-    log = {}, head = 1, count = 0, paused_until = 0,
+    log = {}, head = 1, count = 0,
   }, Limiter)
 end
 
 --- Seconds until a request may start (0: now).
 function Limiter:delay()
-  local now = self.now()
-  local wait = self.paused_until - now
-  if self.count >= self.requests then
-    local w = self.log[self.head] + self.per + MARGIN - now
-    if w > wait then wait = w end
-  end
+  if self.count < self.requests then return 0 end
+  local wait = self.log[self.head] + self.per + MARGIN - self.now()
   return wait > 0 and wait or 0
 end
 
@@ -46,13 +42,6 @@ function Limiter:take()
     self.log[self.head] = now           -- the oldest leaves, the newest enters
     self.head = self.head % n + 1
   end
-end
-
---- Hold every request back for `seconds` (a 429 that came despite the
--- limiter: another process shares the key).
-function Limiter:pause(seconds)
-  local untl = self.now() + seconds
-  if untl > self.paused_until then self.paused_until = untl end
 end
 
 return M

@@ -1,0 +1,392 @@
+-- Retries, rate limiting, timeouts and the token's safety (issue 5), against
+-- the mock. Some bars are about time (the limiter's pace, Retry-After): those
+-- assertions measure it with generous bounds except where the bar is the
+-- bound itself.
+local H = require "spec.helper"
+local helpcrunch = require "helpcrunch"
+local core = require "helpcrunch.core"
+local errors = require "helpcrunch.errors"
+
+local function posts(mock)
+  local n = 0
+  for _, e in ipairs(mock:log()) do
+    if e.method == "POST" and e.path == "/v1/customers" then n = n + 1 end
+  end
+  return n
+end
+
+describe("rate limiter", function()
+  it("40 requests against a 10/2 server: zero 429s, within 5% of the ideal 6 s", function()
+    local mock = H.mock { customers = 50, rate_limit = "10/2" }
+    finally(function() mock:stop() end)
+    local client = H.client(mock, { rate_limit = { requests = 10, per = 2 }, max_retries = 0 })
+    local statuses = {}
+    local t0 = core.now()
+    for i = 1, 40 do
+      local page, err = client.customers:list { limit = 1 }
+      assert.is_truthy(page, tostring(err))
+      statuses[i] = 200
+    end
+    local elapsed = core.now() - t0
+    for _, e in ipairs(mock:log()) do assert.equals(200, e.status) end
+    assert.equals(40, #mock:log())
+    assert.is_true(elapsed >= 6 * 0.95 and elapsed <= 6 * 1.05,
+      ("elapsed %.3f s, ideal 6 s"):format(elapsed))
+  end)
+
+  it("allows a full burst at once", function()
+    local mock = H.mock { customers = 50 }
+    finally(function() mock:stop() end)
+    local client = H.client(mock, { rate_limit = { requests = 10, per = 60 } })
+    local t0 = core.now()
+    for _ = 1, 10 do assert(client.customers:list { limit = 1 }) end
+    assert.is_true(core.now() - t0 < 1)
+  end)
+
+  it("is shared by every request of a client, iterator pages included", function()
+    local mock = H.mock { customers = 300 }
+    finally(function() mock:stop() end)
+    local sleeps = {}
+    local client = H.client(mock, { rate_limit = { requests = 2, per = 0.5 },
+      sleep = function(s) sleeps[#sleeps + 1] = s; core.sleep(s) end })
+    local n = 0
+    for _ in client.customers:all { page_size = 100 } do n = n + 1 end   -- 3 pages
+    assert(client.customers:get(4994))
+    assert.equals(300, n)
+    local waited = 0
+    for _, s in ipairs(sleeps) do waited = waited + s end
+    assert.is_true(waited >= 0.4, "the 3rd and 4th requests waited for the window")
+  end)
+
+  it("rate_limit = false turns it off", function()
+    local mock = H.mock { customers = 50 }
+    finally(function() mock:stop() end)
+    local client = H.client(mock, { rate_limit = false })
+    local t0 = core.now()
+    for _ = 1, 30 do assert(client.customers:list { limit = 1 }) end
+    assert.is_true(core.now() - t0 < 2)
+  end)
+end)
+
+describe("retries", function()
+  local mock
+  setup(function() mock = H.mock { customers = 200 } end)
+  teardown(function() mock:stop() end)
+  before_each(function()
+    mock:reset()
+    mock:clear_log()
+  end)
+
+  it("retries a GET after 5xx and reports every attempt to on_request", function()
+    local events = {}
+    local client = H.client(mock, { max_retries = 3, on_request = function(e)
+      events[#events + 1] = e end })
+    mock:fault { kind = "500", count = 1, path = "/v1/customers/4994" }
+    mock:fault { kind = "502", count = 1, path = "/v1/customers/4994" }
+    local c = assert(client.customers:get(4994))
+    assert.equals("Serge Merge", c.name)
+    assert.equals(3, #mock:log())
+    assert.equals(3, #events)
+    assert.same({ 500, 502, 200 }, { events[1].status, events[2].status, events[3].status })
+    assert.same({ true, true, false }, { events[1].retry, events[2].retry, events[3].retry })
+    assert.same({ 1, 2, 3 }, { events[1].attempt, events[2].attempt, events[3].attempt })
+    assert.equals("server", events[1].kind)
+    assert.equals("/customers/4994", events[1].path)
+    assert.is_true(events[1].seconds >= 0)
+  end)
+
+  it("gives up after max_retries and counts the attempts", function()
+    local client = H.client(mock, { max_retries = 2 })
+    mock:fault { kind = "500", count = 5 }
+    local c, err = client.customers:get(4994)
+    assert.is_nil(c)
+    assert.equals("server", err.kind)
+    assert.equals(3, err.attempts)
+    assert.equals(3, #mock:log())
+    assert.truthy(tostring(err):find("after 3 attempts", 1, true))
+  end)
+
+  it("retries a search (idempotent) after a broken body", function()
+    local client = H.client(mock, { max_retries = 2 })
+    mock:fault { kind = "invalid_json", path = "/v1/customers/search" }
+    local page = assert(client.customers:search():where("id", "=", 4994):page {})
+    assert.equals(1, page.total)
+    assert.equals(2, #mock:log())
+  end)
+
+  it("never retries a 4xx other than 429", function()
+    local client = H.client(mock, { max_retries = 3 })
+    local c, err = client.customers:get(5)
+    assert.is_nil(c)
+    assert.equals("not_found", err.kind)
+    assert.equals(1, #mock:log())
+  end)
+
+  it("honours Retry-After: 2 (the next attempt no sooner than 2 s after)", function()
+    local client = H.client(mock, { max_retries = 1 })
+    mock:fault { kind = "429", retry_after = 2, path = "/v1/customers/4994" }
+    assert(client.customers:get(4994))
+    local log = mock:log()
+    assert.equals(2, #log)
+    assert.equals(429, log[1].status)
+    assert.is_true(log[2].t - log[1].t >= 2.0, ("%.3f s apart"):format(log[2].t - log[1].t))
+  end)
+
+  it("a 429 holds back the whole client for its Retry-After, not only that request", function()
+    local client = H.client(mock, { max_retries = 0 })
+    mock:fault { kind = "429", retry_after = 2, path = "/v1/customers/4994" }
+    local c, err = client.customers:get(4994)
+    assert.is_nil(c)
+    assert.equals("rate_limited", err.kind)
+    assert.equals(2, err.retry_after)
+    assert(client.customers:list { limit = 1 })        -- another request, right after
+    local log = mock:log()
+    assert.is_true(log[2].t - log[1].t >= 1.9, ("%.3f s apart"):format(log[2].t - log[1].t))
+  end)
+
+  it("reads Retry-After as seconds or as an HTTP date, and caps the wait at 60 s", function()
+    assert.equals(2, errors.parse_retry_after("2"))
+    assert.equals(0, errors.parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 10))
+    assert.equals(5, errors.parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 5))
+    assert.is_nil(errors.parse_retry_after("soon"))
+    local client = H.client(mock, { max_retries = 3 })
+    local call = { attempts = 1 }
+    assert.equals(60, client:retry_delay(call, { kind = "rate_limited", retry_after = 3600 }))
+    client.hold_until = 0
+  end)
+
+  it("backs off min(0.5*2^(n-1), 8) s x U(0.5, 1)", function()
+    local client = H.client(mock, { max_retries = 10 })
+    for n, cap in ipairs { 0.5, 1, 2, 4, 8, 8, 8 } do
+      for _ = 1, 20 do
+        local d = client:retry_delay({ attempts = n, idempotent = true }, { kind = "server" })
+        assert.is_true(d >= cap * 0.5 and d <= cap, ("retry %d waited %.3f"):format(n, d))
+      end
+    end
+  end)
+end)
+
+describe("an export through faults", function()
+  it("returns every one of 2,000 customers exactly once at --fault-rate 0.15", function()
+    -- pages of 25: enough requests (about 90) for every fault kind to occur
+    local mock = H.mock { customers = 2000, seed = 22, fault_rate = 0.15 }
+    finally(function() mock:stop() end)
+    local client = H.client(mock, { max_retries = 6 })
+    local ids, n = {}, 0
+    for c in client.customers:all { sort = "firstSeen", order = "asc", page_size = 25 } do
+      assert.is_nil(ids[c.id])
+      ids[c.id] = true
+      n = n + 1
+    end
+    assert.equals(2000, n)
+    local kinds = {}
+    for _, e in ipairs(mock:log()) do
+      if type(e.fault) == "string" then kinds[e.fault] = true end
+    end
+    for _, k in ipairs { "500", "502", "429", "drop", "truncate", "invalid_json" } do
+      assert.is_true(kinds[k], "no " .. k .. " fault was injected")
+    end
+  end)
+
+  it("raises instead of returning fewer with max_retries = 0", function()
+    local mock = H.mock { customers = 2000, seed = 21, fault_rate = 0.15 }
+    finally(function() mock:stop() end)
+    local client = H.client(mock, { max_retries = 0 })
+    local n = 0
+    local ok, err = pcall(function()
+      for _ in client.customers:all {} do n = n + 1 end
+    end)
+    assert.is_false(ok)
+    assert.is_true(helpcrunch.is_error(err))
+    assert.is_true(n < 2000)
+  end)
+end)
+
+describe("creates are never duplicated", function()
+  local mock
+  setup(function() mock = H.mock { customers = 20 } end)
+  teardown(function() mock:stop() end)
+  before_each(function()
+    mock:reset()
+    mock:clear_log()
+  end)
+
+  it("a dropped response is not retried and reports outcome_unknown", function()
+    local client = H.client(mock, { max_retries = 3 })
+    local before = mock:count()
+    mock:fault { kind = "drop", method = "POST", path = "/v1/customers" }
+    local c, err = client.customers:create { name = "Once", userId = "once-1" }
+    assert.is_nil(c)
+    assert.equals("outcome_unknown", err.code)
+    assert.equals(1, err.attempts)
+    assert.equals(1, posts(mock))
+    assert.equals(before + 1, mock:count())          -- the server did act, once
+    assert.truthy(tostring(err):find("may or may not", 1, true))
+  end)
+
+  it("a 429 is retried and creates exactly one customer", function()
+    local client = H.client(mock, { max_retries = 3 })
+    local before = mock:count()
+    mock:fault { kind = "429", retry_after = 1, method = "POST", path = "/v1/customers" }
+    local c = assert(client.customers:create { name = "Twice?", userId = "once-2" })
+    assert.equals("Twice?", c.name)
+    assert.equals(2, posts(mock))
+    assert.equals(before + 1, mock:count())
+  end)
+
+  it("a timeout is not retried and reports outcome_unknown", function()
+    local client = H.client(mock, { max_retries = 3, timeout = 0.5 })
+    mock:fault { kind = "delay", delay_ms = 1500, method = "POST", path = "/v1/customers" }
+    local c, err = client.customers:create { name = "Slow" }
+    assert.is_nil(c)
+    assert.equals("outcome_unknown", err.code)
+    assert.equals("timeout", err.kind)
+    assert.equals(1, posts(mock))
+  end)
+
+  it("a 500 is not retried and reports outcome_unknown", function()
+    local client = H.client(mock, { max_retries = 3 })
+    mock:fault { kind = "500", method = "POST", path = "/v1/customers" }
+    local c, err = client.customers:create { name = "Boom" }
+    assert.is_nil(c)
+    assert.equals("outcome_unknown", err.code)
+    assert.equals(1, posts(mock))
+  end)
+
+  it("a refused connection is retried (nothing was sent) and is not outcome_unknown", function()
+    local closed = H.mock {}
+    local url = closed.url
+    closed:stop()                                    -- nothing listens there now
+    local client = helpcrunch.new { token = H.TOKEN, base_url = url, rate_limit = false,
+      max_retries = 2 }
+    local slept = 0
+    client.sleep = function(s) slept = slept + s end  -- no need to really wait
+    local c, err = client.customers:create { name = "Nobody" }
+    assert.is_nil(c)
+    assert.equals("transport", err.kind)
+    assert.equals("couldnt_connect", err.code)
+    assert.equals(3, err.attempts)
+    assert.is_true(slept > 0)
+  end)
+end)
+
+describe("timeouts", function()
+  it("a slow trickle of bytes cannot hold a request past timeout", function()
+    local mock = H.mock { customers = 100 }
+    finally(function() mock:stop() end)
+    local client = H.client(mock, { timeout = 1, max_retries = 0 })
+    mock:fault { kind = "trickle", interval_ms = 100, bytes = 1 }
+    local t0 = core.now()
+    local page, err = client.customers:list { limit = 100 }
+    local elapsed = core.now() - t0
+    assert.is_nil(page)
+    assert.equals("timeout", err.kind)
+    assert.is_true(elapsed < 2, ("took %.2f s"):format(elapsed))
+  end)
+
+  it("with a sleep function the client waits through it, in small steps", function()
+    local mock = H.mock { customers = 10 }
+    finally(function() mock:stop() end)
+    local calls, longest = 0, 0
+    local client = H.client(mock, { sleep = function(s)
+      calls = calls + 1
+      if s > longest then longest = s end
+      core.sleep(s)
+    end })
+    mock:fault { kind = "delay", delay_ms = 300 }
+    assert(client.customers:get(4994))
+    assert.is_true(calls >= 10, "the host loop got control " .. calls .. " times")
+    assert.is_true(longest <= 0.0051)
+  end)
+end)
+
+describe("the token's safety", function()
+  it("a redirect to another local server: that server receives nothing", function()
+    local a, b = H.mock {}, H.mock {}
+    finally(function() a:stop(); b:stop() end)
+    local client = H.client(a, { max_retries = 3 })
+    a:fault { kind = "redirect", location = b.url .. "/customers/4994" }
+    local c, err = client.customers:get(4994)
+    assert.is_nil(c)
+    assert.equals("transport", err.kind)
+    assert.equals("redirect", err.code)
+    assert.equals(302, err.status)
+    assert.equals(1, #a:log())                      -- not retried either
+    assert.equals(0, b:stats().requests)
+    assert.equals(0, #b:log())
+  end)
+
+  it("plain http to a non-loopback host is refused before any connection", function()
+    for _, url in ipairs { "http://api.example.invalid/v1", "http://10.1.2.3/v1",
+                           "http://192.168.1.1:8080/v1" } do
+      local ok, msg = pcall(helpcrunch.new, { token = H.TOKEN, base_url = url })
+      assert.is_false(ok)
+      assert.truthy(msg:find("https", 1, true), msg)
+      assert.is_nil(msg:find(H.TOKEN, 1, true))
+    end
+  end)
+
+  it("http is allowed to loopback hosts and, when asked, elsewhere", function()
+    assert.is_table(helpcrunch.new { token = H.TOKEN, base_url = "http://localhost:1/v1" })
+    assert.is_table(helpcrunch.new { token = H.TOKEN, base_url = "http://[::1]:1/v1" })
+    assert.is_table(helpcrunch.new { token = H.TOKEN, base_url = "http://127.5.6.7:1/v1" })
+    assert.is_table(helpcrunch.new { token = H.TOKEN, base_url = "http://api.example.invalid/v1",
+      allow_insecure_http = true })
+  end)
+
+  it("refuses credentials in base_url and schemes other than http(s)", function()
+    assert.has_error(function()
+      helpcrunch.new { token = H.TOKEN, base_url = "https://user:pw@api.helpcrunch.com/v1" }
+    end)
+    assert.has_error(function() helpcrunch.new { token = H.TOKEN, base_url = "ftp://h/v1" } end)
+    assert.has_error(function() helpcrunch.new { token = H.TOKEN, base_url = "file:///etc" } end)
+  end)
+
+  it("TLS verification cannot be turned off by accident", function()
+    for _, v in ipairs { "false", 0, "no" } do
+      local ok, msg = pcall(helpcrunch.new, { token = H.TOKEN, verify_tls = v })
+      assert.is_false(ok)
+      assert.truthy(msg:find("verify_tls", 1, true))
+    end
+  end)
+
+  it("never appears in an error, tostring(err) or an on_request event", function()
+    local mock = H.mock {}
+    finally(function() mock:stop() end)
+    local seen = {}
+    local client = H.client(mock, { max_retries = 1, on_request = function(e)
+      for k, v in pairs(e) do seen[#seen + 1] = tostring(k) .. "=" .. tostring(v) end
+    end })
+    -- a server that echoes the token back in its error message
+    mock:fault { kind = "respond", status = 400, body = '{"errors":[{"code":"bad","message":'
+      .. '"token ' .. H.TOKEN .. ' is odd"}]}' }
+    local _, e1 = client.customers:get(4994)
+    mock:fault { kind = "500", count = 2 }
+    local _, e2 = client.customers:get(4994)
+    local _, e3 = client.customers:get(5)
+    mock:fault { kind = "redirect", location = "http://127.0.0.1:9/?t=" .. H.TOKEN }
+    local _, e4 = client.customers:get(4994)
+    for _, err in ipairs { e1, e2, e3, e4 } do
+      seen[#seen + 1] = tostring(err)
+      for k, v in pairs(err) do seen[#seen + 1] = tostring(k) .. "=" .. tostring(v) end
+    end
+    assert.is_true(#seen > 20)
+    for _, s in ipairs(seen) do
+      assert.is_nil(s:find(H.TOKEN, 1, true), "token in: " .. s)
+    end
+    assert.truthy(tostring(e1):find("<token>", 1, true))
+  end)
+
+  it("is sent only in the Authorization header (the mock checks it)", function()
+    local mock = H.mock { token = H.TOKEN }
+    finally(function() mock:stop() end)
+    local client = H.client(mock)
+    assert(client.customers:get(4994))
+    local e = mock:log()[1]
+    assert.equals("ok", e.auth)
+    assert.is_nil(e.target:find(H.TOKEN, 1, true))
+    for k, v in pairs(e.headers) do
+      if k ~= "authorization" then assert.is_nil(tostring(v):find(H.TOKEN, 1, true)) end
+    end
+  end)
+end)
