@@ -272,9 +272,11 @@ function Client:emit(call, status, err, seconds, delay)
 end
 
 --- Wait for the call's result, retrying as README "Retries" says.
+-- @tparam[opt] function on_transfer called when an attempt's transfer has
+--   finished, before its body is decoded (the pager starts the next page)
 -- @treturn any|nil the decoded body, or nil
 -- @treturn table the core's result table, or the error
-function Call:wait()
+function Call:wait(on_transfer)
   local c = self.client
   while true do
     while not self:start() do
@@ -282,6 +284,7 @@ function Call:wait()
       c.sleep(self:start_delay())
     end
     c:await(self.req)
+    if on_transfer then on_transfer() end
     local res = c.core:collect(self.req)
     self.req:close()
     self.req = nil

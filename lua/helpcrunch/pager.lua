@@ -61,8 +61,8 @@ function Pager:bound()
   return self.total
 end
 
--- Keep `want` pages requested ahead: 1 before waiting for the next page,
--- `prefetch` while the caller works through the current one.
+-- Keep `want` pages requested ahead (1 when about to wait for the next
+-- page, `prefetch` while the caller works through one).
 function Pager:schedule(want)
   local bound = self:bound()
   while not self.exhausted and #self.queue < want and self.next_offset < bound do
@@ -99,7 +99,15 @@ function Pager:next_page()
   self:schedule(1)
   local q = table.remove(self.queue, 1)
   if not q then return false end
-  local body, err = q.call:wait()
+  -- Once a page's bytes are in, ask for the next one before decoding them:
+  -- the server prepares page k+2 while we decode page k+1, and requests
+  -- still reach it one after another, in order (two at once, on two
+  -- connections, could be served out of order and skip customers when
+  -- inserts shift the offsets).
+  local body, err = q.call:wait(self.total and self.prefetch > 0 and function()
+    self:schedule(self.prefetch)
+    self.client.core:step()
+  end)
   if body == nil then self:fail(err) end
   local page, perr = M.page_of(body, q.offset, q.limit, self.method, self.path)
   if not page then self:fail(perr) end
