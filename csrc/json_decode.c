@@ -240,7 +240,9 @@ static int read_number(dec *d) {
     p++;
     if (p >= end || !IS_DIGIT(*p)) return fail(d, "invalid number", s);
     for (; p < end && IS_DIGIT(*p); p++) {
+      if (m == 0 && *p == '0') { exp10--; continue; }   /* leading zeros cost no digit */
       if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; exp10--; }
+      else dropped++;                        /* more than 19 digits: strtod decides */
     }
   }
   if (p < end && (*p == 'e' || *p == 'E')) {

@@ -1,0 +1,513 @@
+--- helpcrunch.decode against lua-cjson on generated documents: the core
+-- must give what cjson gives, up to exactly the documented normalisation
+-- (DESIGN.md "The customer table"), which `normalise` below applies to
+-- cjson's result. The generator is seeded and deterministic.
+local H = require "spec.helper"
+local helpcrunch = require "helpcrunch"
+local cjson = require "cjson"
+
+local HAS_INTEGERS = math.type ~= nil
+local NULL = cjson.null
+local TWO63 = 2.0 ^ 63
+
+-- ---- a deterministic generator (Park-Miller, exact in doubles) ----------
+
+local function rng(seed)
+  local s = seed
+  return function(n)
+    s = s * 16807 % 2147483647
+    if n then return s % n + 1 end
+    return s
+  end
+end
+
+local function pick(r, list) return list[r(#list)] end
+
+local function utf8_char(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then
+    return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)
+  end
+  if cp < 0x10000 then
+    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+  end
+  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
+                     0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+end
+
+-- Code points of a valid UTF-8 string.
+local function code_points(s)
+  local out, i = {}, 1
+  while i <= #s do
+    local c = s:byte(i)
+    local n = c < 0x80 and 1 or c < 0xE0 and 2 or c < 0xF0 and 3 or 4
+    local cp = n == 1 and c or n == 2 and c % 32 or n == 3 and c % 16 or c % 8
+    for j = i + 1, i + n - 1 do cp = cp * 64 + s:byte(j) % 64 end
+    out[#out + 1] = cp
+    i = i + n
+  end
+  return out
+end
+
+-- A random valid UTF-8 string: plain text, JSON's special characters,
+-- control characters, 2-, 3- and 4-byte characters.
+local PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 -_.:@#$%&*+=!?'<>{}[],"
+local function random_text(r, max_len)
+  local n = r(max_len + 1) - 1
+  local out = {}
+  for i = 1, n do
+    local k = r(20)
+    if k <= 12 then
+      local j = r(#PLAIN)
+      out[i] = PLAIN:sub(j, j)
+    elseif k == 13 then out[i] = pick(r, { '"', "\\", "/" })
+    elseif k == 14 then out[i] = string.char(r(32) - 1)
+    elseif k == 15 then out[i] = utf8_char(0x80 + r(0x780) - 1)
+    elseif k == 16 then
+      local cp = 0x800 + r(0xF800) - 1
+      if cp >= 0xD800 and cp <= 0xDFFF then cp = cp - 0x800 end
+      out[i] = utf8_char(cp)
+    elseif k == 17 then out[i] = utf8_char(0x10000 + r(0x100000) - 1)
+    elseif k == 18 then out[i] = "\127"
+    else out[i] = pick(r, { "é", "€", "😀", "Київ", "ß" }) end
+  end
+  return table.concat(out)
+end
+
+local SHORT = { [8] = "\\b", [9] = "\\t", [10] = "\\n", [12] = "\\f", [13] = "\\r",
+                [34] = '\\"', [92] = "\\\\", [47] = "\\/" }
+
+local function hex4(r, v)
+  local h = string.format("%04x", v)
+  if r(2) == 1 then h = h:upper() end
+  return "\\u" .. h
+end
+
+-- The JSON text of string s, escaped at random where JSON allows a choice.
+local function json_string(r, s)
+  local out = { '"' }
+  for _, cp in ipairs(code_points(s)) do
+    local e
+    if cp < 0x20 then
+      e = (SHORT[cp] and r(2) == 1) and SHORT[cp] or hex4(r, cp)
+    elseif cp == 34 or cp == 92 then
+      e = r(4) == 1 and hex4(r, cp) or SHORT[cp]
+    elseif cp == 47 then
+      e = r(3) == 1 and SHORT[cp] or "/"
+    elseif r(6) == 1 then                                -- an optional \u escape
+      if cp < 0x10000 then e = hex4(r, cp)
+      else
+        local v = cp - 0x10000
+        e = hex4(r, 0xD800 + math.floor(v / 1024)) .. hex4(r, 0xDC00 + v % 1024)
+      end
+    else
+      e = utf8_char(cp)
+    end
+    out[#out + 1] = e
+  end
+  out[#out + 1] = '"'
+  return table.concat(out)
+end
+
+local function digits(r, n, first_nonzero)
+  local out = {}
+  for i = 1, n do
+    out[i] = tostring((i == 1 and first_nonzero) and r(9) or r(10) - 1)
+  end
+  return table.concat(out)
+end
+
+-- Number texts. Fractions and exponents are made so that their value is not
+-- integral or is beyond 2^63, and integer texts either fit int64 or have 20+
+-- digits: so "integral and within +-2^63" tells that the text was an integer
+-- that fits int64 (checked against the core's integer-ness on 5.4).
+local function random_number(r)
+  local k = r(11)
+  local sign = r(3) == 1 and "-" or ""
+  if k == 1 then return sign .. tostring(r(1000) - 1)
+  elseif k == 2 then return sign .. digits(r, r(10), true)
+  elseif k == 3 then return sign .. digits(r, 14 + r(4), true)             -- 15..18 digits
+  elseif k == 4 then return sign .. tostring(r(8)) .. digits(r, 18)       -- 19 digits < 9e18
+  elseif k == 5 then return pick(r, { "9223372036854775807", "-9223372036854775808", "-0", "0",
+                                      "9007199254740993", "-9007199254740993" })
+  elseif k == 6 then return sign .. digits(r, 19 + r(6), true)            -- 20..25 digits: floats
+  elseif k == 7 or k == 8 then                                            -- fractions
+    local int = r(3) == 1 and "0" or digits(r, r(6), true)
+    return sign .. int .. "." .. digits(r, r(6) - 1) .. tostring(r(9))
+  elseif k == 9 then                                                      -- small exponents
+    return sign .. r(9) .. "." .. digits(r, 3) .. pick(r, { "e", "E" }) .. pick(r, { "-", "-0" }) ..
+      tostring(r(30))
+  elseif k == 10 then                                                     -- large exponents
+    return sign .. r(9) .. pick(r, { "", "." .. digits(r, r(5)) }) .. pick(r, { "e", "E" }) ..
+      pick(r, { "", "+" }) .. tostring(19 + r(280))
+  else
+    return sign .. pick(r, { "15.99", "0.1", "1.5", "0.5", "1e300", "2.5e-3", "1E-2", "3.141592653589793" })
+  end
+end
+
+local WS = { " ", "\n", "\t", "\r\n", "  \n    ", " \t " }
+local function ws(r)
+  if r(5) <= 3 then return "" end
+  return pick(r, WS)
+end
+
+local KEYS = { "a", "b", "name", "id", "value", "property", "firstSeen", "lastSeen", "customData",
+               "tags", "data", "total", "location", "x y", "é", "", "\"q\"", "back\\slash", "line\nbreak" }
+
+local TIMESTAMP_STRINGS = { "1603885746", "0", "-5", "007", "1588603952", "99999999999", "",
+                            "abc", "12a", "1.5", " 12", "-", "+5", "1e5", "2020-09-01 00:40:00" }
+
+local gen_value
+
+local function gen_object(r, depth)
+  local n = r(6) - 1
+  local used, parts = {}, {}
+  for _ = 1, n do
+    local key = r(3) == 1 and random_text(r, 8) or pick(r, KEYS)
+    if not used[key] then
+      used[key] = true
+      local v
+      if (key == "firstSeen" or key == "lastSeen") and r(2) == 1 then
+        v = json_string(r, pick(r, TIMESTAMP_STRINGS))
+      else
+        v = gen_value(r, depth + 1)
+      end
+      parts[#parts + 1] = ws(r) .. json_string(r, key) .. ws(r) .. ":" .. ws(r) .. v .. ws(r)
+    end
+  end
+  return "{" .. table.concat(parts, ",") .. ws(r) .. "}"
+end
+
+local function gen_array(r, depth)
+  local parts = {}
+  for i = 1, r(6) - 1 do parts[i] = ws(r) .. gen_value(r, depth + 1) .. ws(r) end
+  return "[" .. table.concat(parts, ",") .. ws(r) .. "]"
+end
+
+function gen_value(r, depth)
+  local k = r(depth >= 4 and 7 or 10)
+  if k == 1 then return "null"
+  elseif k == 2 then return pick(r, { "true", "false" })
+  elseif k == 3 or k == 4 then return random_number(r)
+  elseif k <= 7 then return json_string(r, random_text(r, r(3) == 1 and 40 or 10))
+  elseif k <= 8 then return gen_object(r, depth)
+  else return gen_array(r, depth) end
+end
+
+-- Join fields (key text, value text) into an object in a random order.
+local function shuffled_object(r, fields)
+  for i = #fields, 2, -1 do
+    local j = r(i)
+    fields[i], fields[j] = fields[j], fields[i]
+  end
+  local parts = {}
+  for i, f in ipairs(fields) do
+    parts[i] = ws(r) .. json_string(r, f[1]) .. ws(r) .. ":" .. ws(r) .. f[2] .. ws(r)
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function str_or_null(r, s)
+  if r(4) == 1 then return "null" end
+  return json_string(r, s)
+end
+
+local function gen_customer(r)
+  local f = {}
+  local function add(k, v) f[#f + 1] = { k, v } end
+  add("id", tostring(r(9999999)))
+  for _, k in ipairs { "name", "email", "userId", "company", "phone", "source", "referer", "lastPage",
+                       "locale", "notes", "createdFrom", "integrationId" } do
+    if r(5) > 1 then add(k, str_or_null(r, random_text(r, 24))) end
+  end
+  for _, k in ipairs { "firstSeen", "lastSeen" } do
+    local c = r(5)
+    if c == 1 then add(k, tostring(1500000000 + r(200000000)))
+    elseif c == 2 then add(k, json_string(r, tostring(1500000000 + r(200000000))))
+    elseif c == 3 then add(k, json_string(r, pick(r, TIMESTAMP_STRINGS)))
+    elseif c == 4 then add(k, "null") end
+  end
+  local c = r(4)
+  if c == 1 then add("location", "null")
+  elseif c > 2 then
+    add("location", shuffled_object(r, {
+      { "regionCode", str_or_null(r, "CA") }, { "countryCode", str_or_null(r, "US") },
+      { "city", str_or_null(r, random_text(r, 12)) },
+      r(3) == 1 and { "firstSeen", json_string(r, "1603885746") } or { "lastSeen", '"42"' } }))
+  end
+  c = r(3)
+  if c == 1 then add("device", "null")
+  elseif c == 2 then
+    add("device", shuffled_object(r, {
+      { "id", tostring(r(99999999)) }, { "ip", json_string(r, "192.168.1." .. r(254)) },
+      { "timezone", str_or_null(r, "Europe/Kiev") }, { "platform", '"desktop"' },
+      { "userAgent", json_string(r, "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) " .. random_text(r, 30)) } }))
+  end
+  if r(4) > 1 then add("unsubscribed", pick(r, { "true", "false", "null" })) end
+  if r(4) > 1 then add("blocked", pick(r, { "true", "false" })) end
+  c = r(5)
+  if c == 1 then add("tags", "null")
+  elseif c == 2 then add("tags", "[]")
+  elseif c >= 3 then
+    local tags = {}
+    for i = 1, r(4) do
+      tags[i] = shuffled_object(r, { { "name", json_string(r, random_text(r, 10)) },
+                                     { "color", str_or_null(r, "#" .. digits(r, 6)) } })
+    end
+    if c == 5 then tags[#tags + 1] = "null" end
+    add("tags", "[" .. table.concat(tags, "," .. ws(r)) .. "]")
+  end
+  c = r(7)
+  local function cd_value()
+    return pick(r, { json_string(r, random_text(r, 15)), tostring(r(1000)), "15.99", "true", "false",
+                     "null", '"2020-09-01 00:40:00"', '{"nested":null,"k":[1,null]}', "[]" })
+  end
+  if c == 1 then add("customData", "null")
+  elseif c == 2 then add("customData", "[]")
+  elseif c == 3 then
+    local props, used = {}, {}
+    for _ = 1, r(6) do
+      local p = random_text(r, 12)
+      if not used[p] then
+        used[p] = true
+        props[#props + 1] = { p, cd_value() }
+      end
+    end
+    add("customData", shuffled_object(r, props))
+  elseif c == 4 or c == 5 or c == 6 then                     -- the {property, value} list
+    local items = {}
+    for i = 1, r(6) do
+      local entry = { { "property", json_string(r, random_text(r, 12)) } }
+      if r(5) > 1 then entry[#entry + 1] = { "value", cd_value() } end
+      if r(8) == 1 then entry[#entry + 1] = { "extra", "1" } end
+      items[i] = shuffled_object(r, entry)
+    end
+    if c == 6 then                                           -- one entry that is not {property}
+      local bad = pick(r, { '{"name":"x","value":1}', '{"property":7,"value":1}', '"loose"', "null",
+                            "[1,2]", "{}" })
+      table.insert(items, r(#items + 1), bad)
+    end
+    add("customData", "[" .. table.concat(items, "," .. ws(r)) .. "]")
+  end
+  if r(3) == 1 then add(pick(r, { "telegramId", "extraField", "segment" }), gen_value(r, 1)) end
+  if r(6) == 1 then add("data", '[{"firstSeen":"12","customData":null}]') end
+  if r(6) == 1 then add("other", '{"firstSeen":"13","tags":null,"customData":[{"property":"p","value":1}]}') end
+  return shuffled_object(r, f)
+end
+
+local function gen_page(r)
+  local customers = {}
+  for i = 1, r(8) - 1 do customers[i] = gen_customer(r) end
+  local fields = { { "total", tostring(r(100000)) },
+                   { "data", "[" .. ws(r) .. table.concat(customers, "," .. ws(r)) .. ws(r) .. "]" } }
+  if r(2) == 1 then fields[#fields + 1] = { "offset", tostring(r(1000) - 1) } end
+  if r(2) == 1 then fields[#fields + 1] = { "limit", "100" } end
+  if r(4) == 1 then fields[#fields + 1] = { "firstSeen", json_string(r, pick(r, TIMESTAMP_STRINGS)) } end
+  if r(4) == 1 then fields[#fields + 1] = { "meta", gen_value(r, 1) } end
+  return ws(r) .. shuffled_object(r, fields) .. ws(r)
+end
+
+local function gen_root_list(r)
+  local items = {}
+  for i = 1, r(6) do
+    local k = r(6)
+    if k <= 3 then items[i] = gen_customer(r)
+    elseif k == 4 then items[i] = "null"
+    elseif k == 5 then items[i] = "[" .. gen_customer(r) .. "]"           -- not a customer any more
+    else items[i] = gen_value(r, 1) end
+  end
+  return "[" .. table.concat(items, "," .. ws(r)) .. "]"
+end
+
+-- ---- the documented normalisation, applied to cjson's result -----------
+
+local function is_array(t)
+  return next(t) == nil or t[1] ~= nil
+end
+
+local function numeric_timestamp(s)
+  local d = s:match("^%-?(%d+)$")
+  return d ~= nil and #d <= 18
+end
+
+local function to_integer(s)
+  local v = tonumber(s)
+  return math.tointeger and math.tointeger(v) or v
+end
+
+local normalise
+
+local function normalise_list(list, elem_ctx)
+  local out = {}
+  for i = 1, #list do out[i] = normalise(list[i], elem_ctx) end
+  return out
+end
+
+-- A list of {property = string, value} entries becomes a map; any other
+-- list stays as it is.
+local function customdata_list_to_map(list)
+  for _, e in ipairs(list) do
+    if type(e) ~= "table" or type(e.property) ~= "string" then return list end
+  end
+  local map = {}
+  for _, e in ipairs(list) do map[e.property] = e.value end
+  return map
+end
+
+-- ctx: "root" (the body's top value), "customer" (an element of the root's
+-- data list or of a root list), "other".
+function normalise(v, ctx)
+  if v == NULL then return helpcrunch.null end            -- a list item (or the root)
+  if type(v) ~= "table" then return v end
+  if is_array(v) then
+    return normalise_list(v, ctx == "root" and "customer" or "other")
+  end
+  local out = {}
+  local customer = ctx == "root" or ctx == "customer"
+  for k, x in pairs(v) do
+    if x == NULL then
+      if customer and (k == "customData" or k == "tags") then out[k] = {} end   -- else absent
+    elseif customer and (k == "firstSeen" or k == "lastSeen") and type(x) == "string" then
+      out[k] = numeric_timestamp(x) and to_integer(x) or x
+    elseif customer and k == "customData" and type(x) == "table" and is_array(x) then
+      out[k] = customdata_list_to_map(normalise_list(x, "other"))
+    elseif ctx == "root" and k == "data" and type(x) == "table" and is_array(x) then
+      out[k] = normalise_list(x, "customer")
+    else
+      out[k] = normalise(x, "other")
+    end
+  end
+  return out
+end
+
+-- ---- comparison ---------------------------------------------------------
+
+local function expect_integer(n)
+  if HAS_INTEGERS and math.type(n) == "integer" then return true end
+  return n == math.floor(n) and math.abs(n) <= TWO63
+end
+
+-- nil when h (the core's value) equals n (normalised cjson value), else
+-- the path and the difference. Numbers: equal as numbers, where an integer
+-- from the core matches cjson's double of the same text; on 5.4 an
+-- integral value within int64 must be an integer, anything else a float.
+local function compare(h, n, path)
+  if type(n) == "number" then
+    if type(h) ~= "number" then return path .. ": number expected, got " .. type(h) end
+    local same = h == n
+    if not same and HAS_INTEGERS and math.type(h) == "integer" then same = (h + 0.0) == n end
+    if not same then
+      return path .. (": %.17g vs cjson %.17g"):format(h, n)
+    end
+    if HAS_INTEGERS then
+      local want = expect_integer(n) and "integer" or "float"
+      if math.type(h) ~= want then return path .. ": " .. math.type(h) .. ", want " .. want end
+    end
+    return nil
+  end
+  if type(n) ~= "table" then
+    if h ~= n then return path .. (": %q vs cjson %q"):format(tostring(h), tostring(n)) end
+    return nil
+  end
+  if type(h) ~= "table" then return path .. ": table expected, got " .. type(h) end
+  for k, v in pairs(n) do
+    local d = compare(h[k], v, path .. "." .. tostring(k))
+    if d then return d end
+  end
+  for k in pairs(h) do
+    if n[k] == nil then return path .. "." .. tostring(k) .. ": not expected" end
+  end
+  return nil
+end
+
+local function check(text, label)
+  local want = normalise(cjson.decode(text), "root")
+  local got, err = helpcrunch.decode(text)
+  if got == nil then error(label .. ": core refused: " .. tostring(err) .. "\n" .. text, 0) end
+  local d = compare(got, want, "body")
+  if d then error(label .. ": " .. d .. "\n" .. text, 0) end
+end
+
+describe("helpcrunch.decode against cjson.decode", function()
+  it("agrees on 300 random documents (objects, lists, escapes, unicode, numbers)", function()
+    local r = rng(1)
+    for i = 1, 300 do
+      local text = ws(r) .. (r(10) == 1 and gen_value(r, 3) or r(2) == 1 and gen_object(r, 0) or
+                             gen_array(r, 0)) .. ws(r)
+      check(text, "document " .. i)
+    end
+  end)
+
+  it("agrees on 150 generated customer list pages", function()
+    local r = rng(2)
+    for i = 1, 150 do check(gen_page(r), "page " .. i) end
+  end)
+
+  it("agrees on 100 generated single customers", function()
+    local r = rng(3)
+    for i = 1, 100 do check(gen_customer(r), "customer " .. i) end
+  end)
+
+  it("agrees on 60 generated root lists of customers", function()
+    local r = rng(4)
+    for i = 1, 60 do check(gen_root_list(r), "list " .. i) end
+  end)
+
+  it("agrees on the seed pages", function()
+    for _, name in ipairs { "seed000_list.json", "seed001_list.json", "seed003_fixed.json" } do
+      check(H.read("spec/fixtures/" .. name), name)
+    end
+  end)
+
+  it("gives integers exactly where the text is an integer that fits int64", function()
+    local r = rng(5)
+    for round = 1, 200 do
+      local texts, want = {}, {}
+      for i = 1, 20 do
+        local t = random_number(r)
+        texts[i] = t
+        -- no fraction or exponent, and at most 19 digits (every 19-digit
+        -- integer the generator writes fits int64; 20+ digits never do)
+        want[i] = not t:find("[.eE]") and #(t:gsub("^%-", "")) <= 19
+      end
+      local got = assert(helpcrunch.decode("[" .. table.concat(texts, ",") .. "]"))
+      for i, t in ipairs(texts) do
+        local v = got[i]
+        assert(v == tonumber(t), "round " .. round .. ": " .. t .. " decoded as " .. tostring(v))
+        if HAS_INTEGERS then
+          assert(math.type(v) == (want[i] and "integer" or "float"),
+                 t .. " gave a " .. math.type(v))
+        elseif want[i] then
+          assert(v == math.floor(v), t)
+        end
+      end
+    end
+  end)
+
+  it("would notice a difference (the comparison is not vacuous)", function()
+    local text = '{"data":[{"firstSeen":"5","customData":[{"property":"p","value":1}],"x":null}],"n":1.5}'
+    local got = assert(helpcrunch.decode(text))
+    -- cjson's raw result differs from the core's in every normalised place
+    local raw = cjson.decode(text)
+    assert.truthy(compare(got, raw, "body"))
+    assert.is_nil(compare(got, normalise(raw, "root"), "body"))
+    -- a changed number, string or missing key is caught
+    local n = normalise(raw, "root")
+    n.n = 1.25
+    assert.truthy(compare(got, n, "body"))
+    n = normalise(raw, "root")
+    n.data[1].customData.p = "1"
+    assert.truthy(compare(got, n, "body"))
+    n = normalise(raw, "root")
+    n.data[1].extra = true
+    assert.truthy(compare(got, n, "body"))
+    if HAS_INTEGERS then
+      -- a float where the text was an integer is caught (cjson gives 1.0 for "1")
+      assert.truthy(compare(1.0, 1.0, "x"))
+      assert.is_nil(compare(1, 1.0, "x"))
+      assert.is_nil(compare(1.5, 1.5, "x"))
+      -- an int64 the core holds exactly matches cjson's rounded double
+      assert.is_nil(compare(math.maxinteger, 2.0 ^ 63, "x"))
+    end
+  end)
+end)
