@@ -752,9 +752,13 @@ function M.main(args)
                     ":", tostring(o.port or 0), ": ", tostring(err), "\n")
     return 1
   end
-  io.stdout:write("listening on ", url, "\n")
-  io.stdout:flush()
-  local ok, rerr = pcall(mock.run, mock)
+  -- The announcement is inside the protected call too: a SIGINT that comes
+  -- as soon as the line is read must end the mock as cleanly as a later one.
+  local ok, rerr = pcall(function()
+    io.stdout:write("listening on ", url, "\n")
+    io.stdout:flush()
+    mock:run()
+  end)
   if mock.server then mock.server:close() end
   if mock.log_file then mock.log_file:close() end
   if not ok then
