@@ -222,6 +222,14 @@ static lua_Number opt_number(lua_State *L, int idx, const char *field, lua_Numbe
   return v;
 }
 
+/* Seconds to libcurl's milliseconds, kept in 1 ms .. 1 week: 0 would mean
+ * "no timeout" to libcurl, and a huge double must not overflow a long. */
+static long seconds_to_ms(lua_Number s) {
+  if (!(s >= 0.001)) return 1;                /* also NaN */
+  if (s > 604800) return 604800000L;
+  return (long)(s * 1000);
+}
+
 static void free_client(hc_client *c) {
   int i;
   while (c->requests) {
@@ -271,8 +279,8 @@ int hc_client_new(lua_State *L) {
   memset(c, 0, sizeof *c);
   luaL_getmetatable(L, CLIENT_MT);
   lua_setmetatable(L, -2);
-  c->timeout_ms = (long)(opt_number(L, 1, "timeout", 30) * 1000);
-  c->connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
+  c->timeout_ms = seconds_to_ms(opt_number(L, 1, "timeout", 30));
+  c->connect_timeout_ms = seconds_to_ms(opt_number(L, 1, "connect_timeout", 10));
   c->max_body = (curl_off_t)opt_number(L, 1, "max_body", 64.0 * 1024 * 1024);
   lua_getfield(L, 1, "verify_tls");
   c->verify_tls = lua_isnil(L, -1) || lua_toboolean(L, -1);

@@ -27,20 +27,27 @@ local function is_loopback(host)
   return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
--- Split and check base_url; plain http only to loopback unless allowed.
+-- Check base_url strictly (it becomes part of every request line): scheme,
+-- a host name or address, an optional port, a plain path. Plain http only
+-- to loopback unless allowed.
 local function check_base_url(url, allow_insecure)
-  local scheme, authority, path = url:match("^(%a+)://([^/?#]+)([^?#]*)$")
-  if not scheme then
-    error("helpcrunch.new: base_url must look like https://api.helpcrunch.com/v1, got "
-      .. string.format("%q", url), 3)
+  local function bad(why)
+    error("helpcrunch.new: base_url " .. why .. " (like https://api.helpcrunch.com/v1), got "
+      .. util.describe(url), 4)
   end
+  local scheme, authority, path = url:match("^(%a+)://([^/?#]*)(.*)$")
+  if not scheme then bad("must be an absolute URL") end
   scheme = scheme:lower()
+  if scheme ~= "https" and scheme ~= "http" then bad("must use https") end
   if authority:find("@", 1, true) then
-    error("helpcrunch.new: base_url must not hold credentials (user@host); pass token=", 3)
+    bad("must not hold credentials (user@host); pass token=")
   end
-  local host = authority:match("^(%[[%x:]+%])") or authority:match("^([^:]+)")
-  if scheme ~= "https" and scheme ~= "http" then
-    error("helpcrunch.new: base_url must use https, got scheme '" .. scheme .. "'", 3)
+  local host, port = authority:match("^(%[[%x:.]+%])(.*)$")
+  if not host then host, port = authority:match("^([%w.-]+)(.*)$") end
+  if not host or not (port == "" or port:match("^:%d+$")) then bad("has a bad host or port") end
+  if port ~= "" and tonumber(port:sub(2)) > 65535 then bad("has a port above 65535") end
+  if not path:match("^[%w%-._~/]*$") then
+    bad("must have a plain path (no query, fragment, spaces, control characters or % escapes)")
   end
   if scheme == "http" and not is_loopback(host:lower()) and not allow_insecure then
     error("helpcrunch.new: base_url must use https: plain http would send the token "
@@ -50,21 +57,27 @@ local function check_base_url(url, allow_insecure)
   return scheme .. "://" .. authority .. path:gsub("/+$", "")
 end
 
+-- Check the options and return a plain copy: what pairs() saw is all that
+-- is used, so a metatable cannot slip values past the checks.
 local function check_options(opts)
+  local o = {}
   for k, v in pairs(opts) do
     local want = OPTIONS[k]
     if not want then
-      error("helpcrunch.new: unknown option '" .. tostring(k) .. "'", 3)
+      error("helpcrunch.new: unknown option " .. util.describe(k), 3)
     end
     if not want:find(type(v), 1, true) then
       error("helpcrunch.new: option '" .. k .. "' must be a " .. want:gsub("|", " or ")
         .. ", got " .. type(v), 3)
     end
+    o[k] = v
   end
+  opts = o
   local function positive(name)
     local v = opts[name]
-    if v ~= nil and not (v > 0 and v < math.huge) then
-      error("helpcrunch.new: option '" .. name .. "' must be a positive number of seconds", 3)
+    if v ~= nil and not (v >= 0.001 and v <= 86400) then
+      error("helpcrunch.new: option '" .. name .. "' must be a number of seconds from 0.001 "
+        .. "to 86400, got " .. util.describe(v), 3)
     end
   end
   positive("timeout")
@@ -85,6 +98,7 @@ local function check_options(opts)
       error("helpcrunch.new: rate_limit.per must be a positive number of seconds", 3)
     end
   end
+  return o
 end
 
 local function user_agent()
@@ -100,8 +114,7 @@ function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("helpcrunch.new: options must be a table, got " .. type(opts), 2)
   end
-  opts = opts or {}
-  check_options(opts)
+  opts = check_options(opts or {})
   local token = opts.token or os.getenv("HELPCRUNCH_API_KEY")
   if token == nil or token == "" then
     error("helpcrunch.new: missing token: pass token = \"...\" or set HELPCRUNCH_API_KEY", 2)
