@@ -27,12 +27,14 @@ end
 local Pager = {}
 Pager.__index = Pager
 
--- How many recent pages' ids are remembered to drop a customer that
--- inserts shifted into a later page. A customer reappears only if inserts
--- pushed it forward; to escape this window more than WINDOW_PAGES pages of
--- customers would have to be inserted ahead of it between two requests.
--- A window, not every id, keeps memory flat however long the export.
-local WINDOW_PAGES = 8
+-- Ids of recently yielded customers are remembered to drop a customer that
+-- inserts shifted into a later page. They live in two generations of
+-- GENERATION_PAGES pages each, swapped wholesale (no per-id deletes): a
+-- customer reappears only if inserts pushed it forward, and to escape the
+-- window more than GENERATION_PAGES pages of customers would have to be
+-- inserted ahead of it between two requests. A window, not every id, keeps
+-- memory flat however long the export.
+local GENERATION_PAGES = 4
 
 -- How often (in customers yielded) the prefetched transfers are driven
 -- while the caller works: often enough to keep bytes flowing, rarely enough
@@ -47,8 +49,8 @@ function M.new(o)
     client = o.client, start_page = o.start_page, page_size = o.page_size,
     max = o.max, prefetch = o.prefetch, method = o.method, path = o.path,
     queue = {}, next_offset = 0, total = nil, items = nil, idx = 1,
-    yielded = 0, skipped = 0, closed = false, tick = 0,
-    seen = {}, page_no = 0, page_ids = {},     -- id -> page number; per-page id lists
+    yielded = 0, skipped = 0, closed = false,
+    seen = {}, seen_old = {}, page_no = 0, count = 0,
   }, Pager)
 end
 
@@ -86,7 +88,7 @@ function Pager:close()
     self.queue[i].call:cancel()
     self.queue[i] = nil
   end
-  self.items = nil
+  self.items, self.count = nil, 0
 end
 Pager.__close = Pager.close
 
@@ -112,53 +114,40 @@ function Pager:next_page()
   local page, perr = M.page_of(body, q.offset, q.limit, self.method, self.path)
   if not page then self:fail(perr) end
   self.total = page.total
-  self.items, self.idx = page.data, 1
+  self.items, self.idx, self.count = page.data, 1, #page.data
   if #page.data == 0 then self.exhausted = true end   -- nothing here, nothing after
   self:remember()
   self:schedule(self.prefetch)           -- prefetch while the caller works
   return true
 end
 
--- Start a page in the window of remembered ids; forget the page that leaves.
+-- A new page: every GENERATION_PAGES pages the older generation of ids goes.
 function Pager:remember()
-  local no = self.page_no + 1
-  self.page_no = no
-  local old = self.page_ids[no - WINDOW_PAGES]
-  if old then
-    local seen = self.seen
-    for i = 1, #old do
-      if seen[old[i]] == no - WINDOW_PAGES then seen[old[i]] = nil end
-    end
-    self.page_ids[no - WINDOW_PAGES] = nil
+  self.page_no = self.page_no + 1
+  if self.page_no % GENERATION_PAGES == 0 then
+    self.seen_old, self.seen = self.seen, {}
   end
-  self.page_ids[no] = {}
 end
 
 --- The generic-for step: the next customer, or nil at the end.
 function Pager:__call()
   while not self.closed do
-    local items = self.items
-    if items and self.idx <= #items then
-      local c = items[self.idx]
-      self.idx = self.idx + 1
+    local idx = self.idx
+    if idx <= self.count then
+      local c = self.items[idx]
+      self.idx = idx + 1
       local id = type(c) == "table" and c.id or nil
-      if id ~= nil and self.seen[id] then
+      if id ~= nil and (self.seen[id] or self.seen_old[id]) then
         self.skipped = self.skipped + 1
       else
-        if id ~= nil then
-          self.seen[id] = self.page_no
-          local ids = self.page_ids[self.page_no]
-          ids[#ids + 1] = id
-        end
-        self.yielded = self.yielded + 1
-        if self.max and self.yielded >= self.max then
+        if id ~= nil then self.seen[id] = true end
+        local yielded = self.yielded + 1
+        self.yielded = yielded
+        if self.max and yielded >= self.max then
           self:close()
-        else
-          self.tick = self.tick + 1
-          if self.tick % DRIVE_EVERY == 0 and self.queue[1] then
-            for i = 1, #self.queue do self.queue[i].call:start() end
-            self.client.core:step()
-          end
+        elseif yielded % DRIVE_EVERY == 0 and self.queue[1] then
+          for i = 1, #self.queue do self.queue[i].call:start() end
+          self.client.core:step()
         end
         return c
       end
