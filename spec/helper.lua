@@ -16,7 +16,7 @@ end
 
 -- An aggressive collector (set by tools/valgrind.sh) shakes out any
 -- use-after-free in the core.
-if os.getenv("HELPCRUNCH_GC_STRESS") then
+if os.getenv("HELPCRUNCH_GC_STRESS") == "1" then
   if _VERSION == "Lua 5.4" then collectgarbage("incremental", 10, 400)
   else collectgarbage("setpause", 10) end
 end
