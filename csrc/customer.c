@@ -23,35 +23,35 @@ enum {
   K_COUNT
 };
 
-#define KEY(s, role, nrec) { s, (unsigned char)(sizeof(s) - 1), role, nrec }
+#define KEY(s, role) { s, (unsigned char)(sizeof(s) - 1), role }
 
-/* In enum order. nrec: hash slots to pre-size when the value is an object. */
+/* In enum order. */
 const hc_key hc_keys[K_COUNT] = {
-  KEY("id", HC_ROLE_PLAIN, 0),          KEY("ip", HC_ROLE_PLAIN, 0),
-  KEY("name", HC_ROLE_PLAIN, 0),        KEY("city", HC_ROLE_PLAIN, 0),
-  KEY("tags", HC_ROLE_TAGS, 2),         KEY("data", HC_ROLE_DATA, 0),
-  KEY("code", HC_ROLE_PLAIN, 0),        KEY("sort", HC_ROLE_PLAIN, 0),
-  KEY("email", HC_ROLE_PLAIN, 0),       KEY("phone", HC_ROLE_PLAIN, 0),
-  KEY("notes", HC_ROLE_PLAIN, 0),       KEY("color", HC_ROLE_PLAIN, 0),
-  KEY("value", HC_ROLE_PLAIN, 0),       KEY("total", HC_ROLE_PLAIN, 0),
-  KEY("limit", HC_ROLE_PLAIN, 0),       KEY("field", HC_ROLE_PLAIN, 0),
-  KEY("order", HC_ROLE_PLAIN, 0),
-  KEY("userId", HC_ROLE_PLAIN, 0),      KEY("device", HC_ROLE_NESTED, 5),
-  KEY("source", HC_ROLE_PLAIN, 0),      KEY("locale", HC_ROLE_PLAIN, 0),
-  KEY("errors", HC_ROLE_NESTED, 2),     KEY("offset", HC_ROLE_PLAIN, 0),
-  KEY("filter", HC_ROLE_NESTED, 3),
-  KEY("company", HC_ROLE_PLAIN, 0),     KEY("referer", HC_ROLE_PLAIN, 0),
-  KEY("blocked", HC_ROLE_PLAIN, 0),     KEY("message", HC_ROLE_PLAIN, 0),
-  KEY("lastSeen", HC_ROLE_TIMESTAMP, 0), KEY("location", HC_ROLE_NESTED, 3),
-  KEY("timezone", HC_ROLE_PLAIN, 0),    KEY("platform", HC_ROLE_PLAIN, 0),
-  KEY("lastPage", HC_ROLE_PLAIN, 0),    KEY("property", HC_ROLE_PLAIN, 0),
-  KEY("operator", HC_ROLE_PLAIN, 0),
-  KEY("firstSeen", HC_ROLE_TIMESTAMP, 0), KEY("userAgent", HC_ROLE_PLAIN, 0),
-  KEY("regionCode", HC_ROLE_PLAIN, 0),  KEY("customData", HC_ROLE_CUSTOMDATA, 8),
-  KEY("comparison", HC_ROLE_PLAIN, 0),
-  KEY("countryCode", HC_ROLE_PLAIN, 0), KEY("createdFrom", HC_ROLE_PLAIN, 0),
-  KEY("unsubscribed", HC_ROLE_PLAIN, 0),
-  KEY("integrationId", HC_ROLE_PLAIN, 0),
+  KEY("id", HC_ROLE_PLAIN),          KEY("ip", HC_ROLE_PLAIN),
+  KEY("name", HC_ROLE_PLAIN),        KEY("city", HC_ROLE_PLAIN),
+  KEY("tags", HC_ROLE_TAGS),         KEY("data", HC_ROLE_DATA),
+  KEY("code", HC_ROLE_PLAIN),        KEY("sort", HC_ROLE_PLAIN),
+  KEY("email", HC_ROLE_PLAIN),       KEY("phone", HC_ROLE_PLAIN),
+  KEY("notes", HC_ROLE_PLAIN),       KEY("color", HC_ROLE_PLAIN),
+  KEY("value", HC_ROLE_PLAIN),       KEY("total", HC_ROLE_PLAIN),
+  KEY("limit", HC_ROLE_PLAIN),       KEY("field", HC_ROLE_PLAIN),
+  KEY("order", HC_ROLE_PLAIN),
+  KEY("userId", HC_ROLE_PLAIN),      KEY("device", HC_ROLE_PLAIN),
+  KEY("source", HC_ROLE_PLAIN),      KEY("locale", HC_ROLE_PLAIN),
+  KEY("errors", HC_ROLE_PLAIN),       KEY("offset", HC_ROLE_PLAIN),
+  KEY("filter", HC_ROLE_PLAIN),
+  KEY("company", HC_ROLE_PLAIN),     KEY("referer", HC_ROLE_PLAIN),
+  KEY("blocked", HC_ROLE_PLAIN),     KEY("message", HC_ROLE_PLAIN),
+  KEY("lastSeen", HC_ROLE_TIMESTAMP), KEY("location", HC_ROLE_PLAIN),
+  KEY("timezone", HC_ROLE_PLAIN),    KEY("platform", HC_ROLE_PLAIN),
+  KEY("lastPage", HC_ROLE_PLAIN),    KEY("property", HC_ROLE_PLAIN),
+  KEY("operator", HC_ROLE_PLAIN),
+  KEY("firstSeen", HC_ROLE_TIMESTAMP), KEY("userAgent", HC_ROLE_PLAIN),
+  KEY("regionCode", HC_ROLE_PLAIN),  KEY("customData", HC_ROLE_CUSTOMDATA),
+  KEY("comparison", HC_ROLE_PLAIN),
+  KEY("countryCode", HC_ROLE_PLAIN), KEY("createdFrom", HC_ROLE_PLAIN),
+  KEY("unsubscribed", HC_ROLE_PLAIN),
+  KEY("integrationId", HC_ROLE_PLAIN),
 };
 
 const int hc_nkeys = K_COUNT;

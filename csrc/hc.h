@@ -37,7 +37,6 @@ enum hc_role {
   HC_ROLE_CUSTOMDATA,  /* object or {property,value} list -> map */
   HC_ROLE_TAGS,        /* always a list */
   HC_ROLE_DATA,        /* the page's list of customers */
-  HC_ROLE_NESTED       /* location/device: plain tables, not customers */
 };
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || !defined(__GNUC__)
@@ -48,7 +47,6 @@ typedef struct hc_key {
   char name[16];        /* zero padded: compared 8 bytes at a time */
   unsigned char len;
   unsigned char role;   /* enum hc_role */
-  unsigned char nrec;   /* expected fields when the value is an object */
 } hc_key;
 
 HC_HIDDEN extern const hc_key hc_keys[];

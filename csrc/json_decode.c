@@ -284,7 +284,7 @@ static int read_number(dec *d) {
 
 /* ---- values ------------------------------------------------------------- */
 
-static int read_value(dec *d, int ctx, int depth, int nrec);
+static int read_value(dec *d, int ctx, int depth);
 
 static int literal(dec *d, const char *word, size_t n) {
   if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
@@ -315,7 +315,7 @@ static void flush(lua_State *L, int base, int n, int object, int first) {
   }
 }
 
-static int read_array(dec *d, int elem_ctx, int depth, int narr, int nrec) {
+static int read_array(dec *d, int elem_ctx, int depth, int narr) {
   lua_State *L = d->L;
   int n = 0, total = 0, base = 0;
   if (enter(d, depth) < 0) return R_ERROR;
@@ -337,7 +337,7 @@ static int read_array(dec *d, int elem_ctx, int depth, int narr, int nrec) {
       flush(L, base, n, 0, total - n + 1);
       n = 0;
     }
-    r = read_value(d, elem_ctx, depth + 1, nrec);
+    r = read_value(d, elem_ctx, depth + 1);
     if (r == R_ERROR) return R_ERROR;
     if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);
     n++;
@@ -387,7 +387,7 @@ static int read_customer_field(dec *d, int ctx, const hc_key *k, int depth) {
         return R_VALUE;
       }
       if (c == '[') {
-        if (read_array(d, CTX_OTHER, depth + 1, 0, 2) < 0) return R_ERROR;
+        if (read_array(d, CTX_OTHER, depth + 1, 0) < 0) return R_ERROR;
         hc_customdata_list_to_map(L);
         return R_VALUE;
       }
@@ -402,7 +402,7 @@ static int read_customer_field(dec *d, int ctx, const hc_key *k, int depth) {
     case HC_ROLE_DATA:
       if (ctx == CTX_ROOT && c == '[') {
         int narr = d->hints ? d->hints->data_len : 0;
-        if (read_array(d, CTX_CUSTOMER, depth + 1, narr, 32) < 0) return R_ERROR;
+        if (read_array(d, CTX_CUSTOMER, depth + 1, narr) < 0) return R_ERROR;
         if (d->hints) d->hints->data_len = (int)hc_rawlen(L, -1);
         return R_VALUE;
       }
@@ -410,14 +410,13 @@ static int read_customer_field(dec *d, int ctx, const hc_key *k, int depth) {
     default:
       break;
   }
-  return read_value(d, CTX_OTHER, depth + 1, k->nrec);
+  return read_value(d, CTX_OTHER, depth + 1);
 }
 
-static int read_object(dec *d, int ctx, int depth, int nrec) {
+static int read_object(dec *d, int ctx, int depth) {
   lua_State *L = d->L;
   int normalise = ctx != CTX_OTHER;
   int n = 0, base = 0;
-  (void)nrec;                                /* exact sizes make hints moot */
   if (enter(d, depth) < 0) return R_ERROR;
   d->p++;
   skip_ws(d);
@@ -459,7 +458,7 @@ static int read_object(dec *d, int ctx, int depth, int nrec) {
     } else if (normalise && ki >= 0) {
       r = read_customer_field(d, ctx, &hc_keys[ki], depth);
     } else {
-      r = read_value(d, CTX_OTHER, depth + 1, 0);
+      r = read_value(d, CTX_OTHER, depth + 1);
     }
     if (r == R_ERROR) return R_ERROR;
     if (r == R_VALUE) n++;
@@ -479,16 +478,15 @@ static int read_object(dec *d, int ctx, int depth, int nrec) {
   return R_VALUE;
 }
 
-static int read_value(dec *d, int ctx, int depth, int nrec) {
+static int read_value(dec *d, int ctx, int depth) {
   const char *s;
   size_t len;
   if (d->p >= d->end) return fail(d, "unexpected end of input", d->p);
   switch (*d->p) {
     case '{':
-      if (ctx == CTX_CUSTOMER || ctx == CTX_ROOT) nrec = 32;
-      return read_object(d, ctx, depth, nrec);
+      return read_object(d, ctx, depth);
     case '[':
-      return read_array(d, ctx == CTX_ROOT ? CTX_CUSTOMER : CTX_OTHER, depth, 0, nrec);
+      return read_array(d, ctx == CTX_ROOT ? CTX_CUSTOMER : CTX_OTHER, depth, 0);
     case '"':
       if (read_string(d, &s, &len) < 0) return R_ERROR;
       lua_pushlstring(d->L, s, len);
@@ -534,7 +532,7 @@ int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_h
   if (d.p >= d.end) {
     r = fail(&d, len ? "no value, only white space" : "empty body", d.p);
   } else {
-    r = read_value(&d, CTX_ROOT, 0, 0);
+    r = read_value(&d, CTX_ROOT, 0);
     if (r != R_ERROR) {
       skip_ws(&d);
       if (d.p < d.end) r = fail(&d, "unexpected data after the value", d.p);
