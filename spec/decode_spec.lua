@@ -15,7 +15,7 @@ local FIX = "spec/fixtures/"
 
 -- Under tools/valgrind.sh (an aggressive collector under memcheck) the
 -- exhaustive loops use their smaller cases only.
-local STRESS = os.getenv("HELPCRUNCH_GC_STRESS") ~= nil
+local STRESS = os.getenv("HELPCRUNCH_GC_STRESS") == "1"
 
 local function decode_ok(text)
   local v, err = helpcrunch.decode(text)

@@ -12,14 +12,7 @@ local TWO63 = 2.0 ^ 63
 
 -- ---- a deterministic generator (Park-Miller, exact in doubles) ----------
 
-local function rng(seed)
-  local s = seed
-  return function(n)
-    s = s * 16807 % 2147483647
-    if n then return s % n + 1 end
-    return s
-  end
-end
+local rng = H.rng
 
 local function pick(r, list) return list[r(#list)] end
 

@@ -1,7 +1,7 @@
 --- helpcrunch.core.encode: request bodies encoded exactly (DESIGN.md "Inside"
 -- → JSON): integers stay integers, floats read back to the same double,
 -- [] versus {}, sorted keys, strict UTF-8, and errors that name the field.
-require "spec.helper"
+local H = require "spec.helper"
 local helpcrunch = require "helpcrunch"
 local core = require "helpcrunch.core"
 local encode, decode = core.encode, core.decode
@@ -9,20 +9,11 @@ local encode, decode = core.encode, core.decode
 local HAS_INTEGERS = math.type ~= nil
 -- Under tools/valgrind.sh (an aggressive collector under memcheck) the
 -- random loops run fewer cases.
-local STRESS = os.getenv("HELPCRUNCH_GC_STRESS") ~= nil
+local STRESS = os.getenv("HELPCRUNCH_GC_STRESS") == "1"
 local is_int = math.type and function(v) return math.type(v) == "integer" end
   or function(v) return type(v) == "number" and v == math.floor(v) end
 
--- A deterministic generator (Park-Miller; exact in doubles, so the same
--- sequence under Lua 5.4 and LuaJIT).
-local function rng(seed)
-  local s = seed
-  return function(n)
-    s = s * 16807 % 2147483647
-    if n then return s % n + 1 end
-    return s
-  end
-end
+local rng = H.rng
 
 -- A random double that is finite and not integral.
 local function random_double(r, min_exp, max_exp)

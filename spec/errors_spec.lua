@@ -67,16 +67,10 @@ end
 
 describe("request failures", function()
   local mock, client
-
-  setup(function()
-    mock = H.mock { customers = 300, seed = 7 }
-    client = H.client(mock)
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if mock then mock:stop() end
-  end)
+  local start, stop = H.serve({ customers = 300, seed = 7 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
 
   before_each(function()
     mock:clear_faults()
@@ -400,16 +394,10 @@ end)
 
 describe("programmer errors raise before any request", function()
   local mock, client
-
-  setup(function()
-    mock = H.mock { customers = 30, seed = 7 }
-    client = H.client(mock)
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if mock then mock:stop() end
-  end)
+  local start, stop = H.serve({ customers = 30, seed = 7 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
 
   before_each(function()
     mock:clear_log()

@@ -44,6 +44,38 @@ function H.client(mock, opts)
   return require("helpcrunch").new(o)
 end
 
+--- For a describe block: the setup and teardown that start a mock and a
+-- client for its tests and stop them after. `set(mock, client)` receives
+-- them (busted's setup/teardown exist only in the spec's own environment):
+--     local mock, client
+--     local start, stop = H.serve({ customers = 300 }, nil, function(m, c) mock, client = m, c end)
+--     setup(start)
+--     teardown(stop)
+function H.serve(mock_opts, client_opts, set)
+  local mock, client
+  local function start()
+    mock = H.mock(mock_opts)
+    client = H.client(mock, client_opts)
+    set(mock, client)
+  end
+  local function stop()
+    if client then client:close() end
+    if mock then mock:stop() end
+  end
+  return start, stop
+end
+
+--- A deterministic generator (Park-Miller, exact in doubles, so the same
+-- sequence under Lua 5.4 and LuaJIT): r() a number, r(n) one of 1..n.
+function H.rng(seed)
+  local s = seed
+  return function(n)
+    s = s * 16807 % 2147483647
+    if n then return s % n + 1 end
+    return s
+  end
+end
+
 --- The requests the mock logged (admin calls are never logged).
 function H.requests(mock)
   return mock:log()

@@ -12,14 +12,10 @@ end
 
 describe("customers:all", function()
   local mock, client
-  setup(function()
-    mock = H.mock { customers = 1234, seed = 11 }
-    client = H.client(mock)
-  end)
-  teardown(function()
-    client:close()
-    mock:stop()
-  end)
+  local start, stop = H.serve({ customers = 1234, seed = 11 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
   before_each(function()
     mock:reset()
     mock:clear_log()
@@ -200,14 +196,10 @@ end)
 
 describe("search:each", function()
   local mock, client
-  setup(function()
-    mock = H.mock { customers = 1234, seed = 11 }
-    client = H.client(mock)
-  end)
-  teardown(function()
-    client:close()
-    mock:stop()
-  end)
+  local start, stop = H.serve({ customers = 1234, seed = 11 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
   before_each(function() mock:clear_log() end)
 
   it("a search over several pages yields the server's total, each once", function()

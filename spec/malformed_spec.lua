@@ -7,14 +7,10 @@ local SEED003 = H.read("spec/fixtures/seed003_broken.json")
 
 describe("malformed response bodies", function()
   local mock, client
-  setup(function()
-    mock = H.mock { customers = 50 }
-    client = H.client(mock)
-  end)
-  teardown(function()
-    client:close()
-    mock:stop()
-  end)
+  local start, stop = H.serve({ customers = 50 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
   before_each(function()
     mock:clear_faults()
     mock:clear_log()

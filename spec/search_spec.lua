@@ -4,14 +4,10 @@ local H = require "spec.helper"
 
 describe("search builder", function()
   local mock, client, q
-  setup(function()
-    mock = H.mock { customers = 400, seed = 3 }
-    client = H.client(mock)
-  end)
-  teardown(function()
-    client:close()
-    mock:stop()
-  end)
+  local start, stop = H.serve({ customers = 400, seed = 3 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
   before_each(function()
     mock:clear_log()
     q = client.customers:search()
