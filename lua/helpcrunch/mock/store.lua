@@ -78,6 +78,25 @@ local function layout(order)
   return l
 end
 
+-- Close an object whose `present` known keys (`known` set) are written:
+-- first any other keys of t, sorted, then the brace. Returns the new n.
+local function put_rest(buf, n, t, known, first, present)
+  local count = 0
+  for _ in pairs(t) do count = count + 1 end
+  if count > present then
+    for _, k in ipairs(sorted_keys(t, known)) do
+      n = n + 1
+      buf[n] = (first and "{" or ",") .. encode_string(k) .. ":"
+      first = false
+      n = n + 1
+      buf[n] = encode(t[k])
+    end
+  end
+  n = n + 1
+  buf[n] = first and "{}" or "}"
+  return n
+end
+
 local function put_object(buf, n, t, l)
   local first, present = true, 0
   for _, k in ipairs(l.keys) do
@@ -91,20 +110,7 @@ local function put_object(buf, n, t, l)
       buf[n] = leaf(v)
     end
   end
-  local count = 0
-  for _ in pairs(t) do count = count + 1 end
-  if count > present then
-    for _, k in ipairs(sorted_keys(t, l.set)) do
-      n = n + 1
-      buf[n] = (first and "{" or ",") .. encode_string(k) .. ":"
-      first = false
-      n = n + 1
-      buf[n] = encode(t[k])
-    end
-  end
-  n = n + 1
-  buf[n] = first and "{}" or "}"
-  return n
+  return put_rest(buf, n, t, l.set, first, present)
 end
 
 local CUSTOMER = layout(FIELD_ORDER)
@@ -212,19 +218,7 @@ local function encode_customer(rec, single)
       end
     end
   end
-  local count = 0
-  for _ in pairs(c) do count = count + 1 end
-  if count > present then
-    for _, k in ipairs(sorted_keys(c, KNOWN)) do
-      n = n + 1
-      buf[n] = (first and "{" or ",") .. encode_string(k) .. ":"
-      first = false
-      n = n + 1
-      buf[n] = encode(c[k])
-    end
-  end
-  n = n + 1
-  buf[n] = first and "{}" or "}"
+  n = put_rest(buf, n, c, KNOWN, first, present)
   return concat(buf, "", 1, n)
 end
 
