@@ -244,6 +244,10 @@ function Client:await(req)
   end
 end
 
+-- Failures that may pass on a retry (and, after a create was sent, leave
+-- unknown whether the server acted): 5xx, transport, timeout, a broken body.
+local TRANSIENT = { server = true, transport = true, timeout = true, decode = true }
+
 local function backoff(n)
   local d = 0.5 * 2 ^ (n - 1)
   if d > 8 then d = 8 end
@@ -268,9 +272,7 @@ function Client:retry_delay(call, err)
     return d
   end
   if call.attempts > self.max_retries then return nil end
-  local transient = kind == "server" or kind == "transport" or kind == "timeout"
-    or kind == "decode"
-  if not transient or err.code == "redirect" then return nil end
+  if not TRANSIENT[kind] or err.code == "redirect" then return nil end
   if call.idempotent or not err.sent then return backoff(call.attempts) end
   return nil
 end
@@ -313,9 +315,9 @@ function Call:wait(on_transfer)
     c:emit(self, err.status, err, seconds, delay)
     if not delay then
       err.attempts = self.attempts
-      if not self.idempotent and err.sent and err.kind ~= "rate_limited"
-        and (err.kind ~= "validation" and err.kind ~= "auth" and err.kind ~= "not_found")
-        and err.kind ~= "too_large" then
+      -- A create that may have reached the server and failed in a way that
+      -- does not say whether it acted: its outcome is unknown.
+      if not self.idempotent and err.sent and TRANSIENT[err.kind] then
         err.cause_code = err.code
         err.code = "outcome_unknown"
         err.message = "outcome unknown, the customer may or may not have been created: "
@@ -328,5 +330,4 @@ function Call:wait(on_transfer)
   end
 end
 
-M.Call = Call
 return M

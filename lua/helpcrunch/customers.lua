@@ -20,7 +20,6 @@ local SORTS = {
   firstSeen = "customers.firstSeen", lastSeen = "customers.lastSeen",
   ["customers.firstSeen"] = "customers.firstSeen", ["customers.lastSeen"] = "customers.lastSeen",
 }
-M.SORTS = SORTS
 
 --- Check a sort field; returns the API's full name.
 function M.check_sort(fname, sort, level)
@@ -244,5 +243,4 @@ function Customers:search()
   return require("helpcrunch.search").new(self.client)
 end
 
-M.list_query = list_query
 return M

@@ -25,7 +25,6 @@ local FIELDS = {
   tagsData = "array",
   lastSeen = "date", createdAt = "date",
 }
-M.FIELDS = FIELDS
 
 -- Operator -> the field types it applies to.
 local OPERATORS = {
