@@ -89,10 +89,9 @@ HC_HIDDEN void hc_encode(lua_State *L, int idx);
 
 /* ---- errors.c ----------------------------------------------------------- */
 
-/* The error kind ("transport", "timeout", "too_large") and a stable code
- * ("couldnt_connect", ...) for a libcurl failure. */
-HC_HIDDEN const char *hc_curl_kind(CURLcode rc);
-HC_HIDDEN const char *hc_curl_code(CURLcode rc);
+/* A stable name for a libcurl result ("couldnt_connect", ...): a fact; the
+ * Lua layer decides what kind of error it is. */
+HC_HIDDEN const char *hc_curl_name(CURLcode rc);
 
 /* ---- client.c ----------------------------------------------------------- */
 

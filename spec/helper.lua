@@ -76,6 +76,19 @@ function H.rng(seed)
   end
 end
 
+--- A virtual clock for the client's `clock` option: time moves only when
+-- the client sleeps (sleep returns at once), so tests of waits, backoff and
+-- the limiter run in virtual time. `clock.naps` lists every sleep asked for.
+function H.clock(start)
+  local clock = { t = start or 1000, naps = {} }
+  function clock.now() return clock.t end
+  function clock.sleep(s)
+    clock.naps[#clock.naps + 1] = s
+    if s > 0 then clock.t = clock.t + s end
+  end
+  return clock
+end
+
 --- The requests the mock logged (admin calls are never logged).
 function H.requests(mock)
   return mock:log()

@@ -130,16 +130,20 @@ describe("retries", function()
     assert.is_true(log[2].t - log[1].t >= 2.0, ("%.3f s apart"):format(log[2].t - log[1].t))
   end)
 
-  it("a 429 holds back the whole client for its Retry-After, not only that request", function()
-    local client = H.client(mock, { max_retries = 0 })
+  it("a 429 it will not retry returns at once; the next call waits Retry-After through the "
+    .. "limiter", function()
+    local clock = H.clock()
+    local client = H.client(mock, { max_retries = 0, clock = clock,
+                                    rate_limit = { requests = 100, per = 1 } })
     mock:fault { kind = "429", retry_after = 2, path = "/v1/customers/4994" }
     local c, err = client.customers:get(4994)
     assert.is_nil(c)
     assert.equals("rate_limited", err.kind)
     assert.equals(2, err.retry_after)
-    assert(client.customers:list { limit = 1 })        -- another request, right after
-    local log = mock:log()
-    assert.is_true(log[2].t - log[1].t >= 1.9, ("%.3f s apart"):format(log[2].t - log[1].t))
+    assert.same({}, clock.naps)                         -- no wait for what it will not retry
+    assert(client.customers:list { limit = 1 })        -- the next request holds off 2 s
+    assert.equals(1, #clock.naps)
+    assert.is_true(clock.naps[1] >= 1.99 and clock.naps[1] <= 2, tostring(clock.naps[1]))
   end)
 
   it("reads Retry-After as seconds or as an HTTP date, and caps the wait at 60 s", function()
@@ -147,19 +151,22 @@ describe("retries", function()
     assert.equals(0, errors.parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 10))
     assert.equals(5, errors.parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 5))
     assert.is_nil(errors.parse_retry_after("soon"))
-    local client = H.client(mock, { max_retries = 3 })
-    local call = { attempts = 1 }
-    assert.equals(60, client:retry_delay(call, { kind = "rate_limited", retry_after = 3600 }))
-    client.hold_until = 0
+    local clock = H.clock()
+    local client = H.client(mock, { max_retries = 1, clock = clock })
+    mock:fault { kind = "429", retry_after = 3600, path = "/v1/customers/4994" }
+    assert(client.customers:get(4994))
+    assert.same({ 60 }, clock.naps)
   end)
 
   it("backs off min(0.5*2^(n-1), 8) s x U(0.5, 1)", function()
-    local client = H.client(mock, { max_retries = 10 })
+    local clock = H.clock()
+    local client = H.client(mock, { max_retries = 7, clock = clock })
+    mock:fault { kind = "500", count = 7, path = "/v1/customers/4994" }
+    assert(client.customers:get(4994))
+    assert.equals(7, #clock.naps)
     for n, cap in ipairs { 0.5, 1, 2, 4, 8, 8, 8 } do
-      for _ = 1, 20 do
-        local d = client:retry_delay({ attempts = n, idempotent = true }, { kind = "server" })
-        assert.is_true(d >= cap * 0.5 and d <= cap, ("retry %d waited %.3f"):format(n, d))
-      end
+      local d = clock.naps[n]
+      assert.is_true(d >= cap * 0.5 and d <= cap, ("retry %d waited %.3f"):format(n, d))
     end
   end)
 end)
@@ -255,16 +262,15 @@ describe("creates are never duplicated", function()
     local closed = H.mock {}
     local url = closed.url
     closed:stop()                                    -- nothing listens there now
+    local clock = H.clock()
     local client = helpcrunch.new { token = H.TOKEN, base_url = url, rate_limit = false,
-      max_retries = 2 }
-    local slept = 0
-    client.sleep = function(s) slept = slept + s end  -- no need to really wait
+      max_retries = 2, clock = clock }              -- backoff in virtual time
     local c, err = client.customers:create { name = "Nobody" }
     assert.is_nil(c)
     assert.equals("transport", err.kind)
     assert.equals("couldnt_connect", err.code)
     assert.equals(3, err.attempts)
-    assert.is_true(slept > 0)
+    assert.equals(2, #clock.naps)
   end)
 end)
 
@@ -282,19 +288,21 @@ describe("timeouts", function()
     assert.is_true(elapsed < 2, ("took %.2f s"):format(elapsed))
   end)
 
-  it("with a sleep function the client waits through it, in small steps", function()
+  it("with a sleep function the client waits through it, backing off from 1 ms to 50 ms", function()
     local mock = H.mock { customers = 10 }
     finally(function() mock:stop() end)
-    local calls, longest = 0, 0
+    local naps = {}
     local client = H.client(mock, { sleep = function(s)
-      calls = calls + 1
-      if s > longest then longest = s end
+      naps[#naps + 1] = s
       core.sleep(s)
     end })
     mock:fault { kind = "delay", delay_ms = 300 }
     assert(client.customers:get(4994))
-    assert.is_true(calls >= 10, "the host loop got control " .. calls .. " times")
-    assert.is_true(longest <= 0.0051)
+    assert.is_true(#naps >= 3, "the host loop got control " .. #naps .. " times")
+    assert.is_true(naps[1] <= 0.001)
+    for i = 2, #naps do assert.is_true(naps[i] <= 0.05, "nap " .. i .. ": " .. naps[i]) end
+    -- a 300 ms wait costs a few dozen wake-ups, not one every 5 ms
+    assert.is_true(#naps <= 20, #naps .. " wake-ups")
   end)
 end)
 

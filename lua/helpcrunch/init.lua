@@ -1,4 +1,4 @@
---- helpcrunch-lua: a client for the HelpCrunch customers API.
+--- helpcrunch-lua: a client for the HelpCrunch REST API.
 --
 --     local helpcrunch = require "helpcrunch"
 --     local client = helpcrunch.new { token = os.getenv("HELPCRUNCH_API_KEY") }
@@ -39,5 +39,15 @@ end
 
 --- Is v an error object of this library?
 M.is_error = errors.is
+
+--- Run fn in a coroutine for a client made with `loop =` (Neovim, luvit):
+-- its calls yield while they wait and resume from the loop.
+-- `done(ok, result_or_err)` is called when fn ends.
+-- @tparam function fn
+-- @tparam[opt] function done
+M.async = function(fn, done) return require("helpcrunch.async").run(fn, done) end
+
+--- Rate-limit stores: helpcrunch.ratelimit.memory(), .shdict(dict), .redis{...}
+M.ratelimit = require "helpcrunch.ratelimit"
 
 return M

@@ -1,93 +1,130 @@
---- Iteration over every page of a listing (customers:all, search:each).
+--- Iteration over every page of an offset-paged listing (customers:all,
+-- search:each, and the other resources' lists).
 --
--- The core knows offset/limit/total; this composes it: the next page is
--- requested before the caller has finished the current one (`prefetch`),
--- no page is requested past `total` (or past what `max` needs), every
--- parameter rides on every page, and a customer already yielded is dropped
--- when inserts shift the offsets under the iteration.
+-- The promise (README "Iterating"): every item present for the whole read
+-- is yielded exactly once, or the iterator raises -- never a silent gap --
+-- for every prefetch value, whatever order the server answers concurrent
+-- requests in, and with retries.
+--
+-- How: pages overlap by one item. Each page is requested at the offset
+-- where the last item of the previous page (the anchor) was, and a page is
+-- accepted only in order and only when the anchor is in it: what follows
+-- the anchor is the continuation, what precedes it was yielded before (or
+-- inserted during the read). Inserts ahead of the read shift the anchor
+-- further into the page; a page served out of order, retried, or shifted by
+-- deletes does not hold the anchor where expected, and is re-read from a
+-- corrected offset (pages already requested after it are dropped). After
+-- MAX_REREADS re-reads without progress the iterator raises.
 -- @module helpcrunch.pager
 
 local errors = require "helpcrunch.errors"
 
 local M = {}
 
---- Check a decoded list/search body and make the page table of the API.
+--- The data list and total of a list body (`{data = [...], total = N}`).
+function M.data_total(body)
+  if type(body) ~= "table" or type(body.data) ~= "table" then return nil end
+  local total = body.total
+  if type(total) ~= "number" then total = nil end
+  return body.data, total
+end
+
+local function not_a_page(method, path)
+  return errors.new {
+    kind = "decode", code = "unexpected_shape", method = method, path = path,
+    message = "the response is not a page (no 'data' list)",
+  }
+end
+
+--- Check a decoded list body and make the page table of the API.
+-- @tparam table body
+-- @tparam integer offset
+-- @tparam integer limit
+-- @tparam string method
+-- @tparam string path
+-- @tparam[opt] function extract body -> data, total (default: M.data_total)
 -- @treturn table|nil page `{data=, total=, offset=, limit=}`
 -- @treturn table|nil the error when the body is not a page
-function M.page_of(body, offset, limit, method, path)
-  if type(body) ~= "table" or type(body.data) ~= "table" or type(body.total) ~= "number" then
-    return nil, errors.new {
-      kind = "decode", code = "unexpected_shape", method = method, path = path,
-      message = "the response is not a page (no 'data' list and 'total' number)",
-    }
-  end
-  return { data = body.data, total = body.total, offset = offset, limit = limit }
+function M.page_of(body, offset, limit, method, path, extract)
+  local data, total = (extract or M.data_total)(body)
+  if not data then return nil, not_a_page(method, path) end
+  return { data = data, total = total, offset = offset, limit = limit }
 end
 
 local Pager = {}
 Pager.__index = Pager
 
--- Ids of recently yielded customers are remembered to drop a customer that
--- inserts shifted into a later page. They live in two generations of
--- GENERATION_PAGES pages each, swapped wholesale (no per-id deletes): a
--- customer reappears only if inserts pushed it forward, and to escape the
--- window more than GENERATION_PAGES pages of customers would have to be
--- inserted ahead of it between two requests. A window, not every id, keeps
--- memory flat however long the export.
+-- Ids of recently yielded items are also remembered, so an item whose sort
+-- key changed and moved forward is not yielded twice. Two generations of
+-- GENERATION_PAGES pages each, swapped wholesale: memory stays flat.
 local GENERATION_PAGES = 4
 
--- How often (in customers yielded) the prefetched transfers are driven
--- while the caller works: often enough to keep bytes flowing, rarely enough
--- to cost nothing.
+-- Re-reads in a row that find no anchor before the iterator gives up.
+local MAX_REREADS = 8
+
+-- How often (in items yielded) prefetched transfers are driven while the
+-- caller works: often enough to keep bytes flowing, rarely enough to cost
+-- nothing.
 local DRIVE_EVERY = 16
 
 --- New iterator.
--- @tparam table o `client`, `start_page(offset, limit) -> call`, `page_size`,
---   `max` (most customers in all, or nil), `prefetch`
+-- @tparam table o `client`, `request(offset, limit) -> call`, `page_size`,
+--   `max` (most items in all, or nil), `prefetch`, `method`, `path`,
+--   `extract` (body -> data, total; total may be nil)
 function M.new(o)
+  -- One item of overlap needs pages of at least 2.
+  local size = o.page_size < 2 and 2 or o.page_size
   return setmetatable({
-    client = o.client, start_page = o.start_page, page_size = o.page_size,
-    max = o.max, prefetch = o.prefetch, method = o.method, path = o.path,
-    queue = {}, next_offset = 0, total = nil, items = nil, idx = 1,
-    yielded = 0, skipped = 0, closed = false,
-    seen = {}, seen_old = {}, page_no = 0, count = 0,
+    client = o.client, request = o.request, extract = o.extract or M.data_total,
+    size = size, max = o.max, prefetch = o.prefetch, method = o.method, path = o.path,
+    queue = {},          -- pages requested, in order: {call, offset, limit}
+    next_offset = 0,     -- where the next page will be requested
+    planned = 0,         -- items the queued pages should bring past the anchor
+    anchor = nil,        -- id of the last item of the last accepted page
+    last = nil,          -- that page's items (nil before the first page)
+    total = nil, items = nil, idx = 1, count = 0,
+    yielded = 0, rereads = 0, finished = false, closed = false, plain = false,
+    seen = {}, seen_old = {}, pages = 0,
   }, Pager)
 end
 
--- Where paging stops: the server's latest total, or what `max` still needs
--- (customers dropped as duplicates don't count towards max).
-function Pager:bound()
-  local want = self.max and self.max + self.skipped or nil
-  if self.total == nil then return want or self.page_size end
-  if want and want < self.total then return want end
-  return self.total
-end
-
--- Keep `want` pages requested ahead (1 when about to wait for the next
--- page, `prefetch` while the caller works through one).
+-- Keep `want` pages requested ahead, never past the known total nor past
+-- what max still needs.
 function Pager:schedule(want)
-  local bound = self:bound()
-  while not self.exhausted and #self.queue < want and self.next_offset < bound do
-    -- Always a full page unless max needs fewer: a limit cut to the
-    -- (moving) total would chase inserts with ever smaller pages.
-    local limit = self.page_size
-    if self.max and self.max + self.skipped - self.next_offset < limit then
-      limit = self.max + self.skipped - self.next_offset
+  while not self.finished and #self.queue < want do
+    if self.total and self.next_offset >= self.total then return end
+    local limit = self.size
+    if self.max then
+      local buffered = self.items and (self.count - self.idx + 1) or 0
+      local need = self.max - self.yielded - buffered - self.planned
+      if need <= 0 then return end
+      local overlap = (not self.plain and (self.last or #self.queue > 0)) and 1 or 0
+      if need + overlap < limit then limit = math.max(need + overlap, 2) end
     end
-    local call = self.start_page(self.next_offset, limit)
-    self.queue[#self.queue + 1] = { call = call, offset = self.next_offset, limit = limit }
-    self.next_offset = self.next_offset + limit
+    local offset = self.next_offset
+    local call = self.request(offset, limit)
+    local fresh = (self.plain or (self.last == nil and #self.queue == 0)) and limit or limit - 1
+    self.queue[#self.queue + 1] = { call = call, offset = offset, limit = limit, brings = fresh }
+    self.planned = self.planned + fresh
+    -- Predict a full page: the next one starts at this one's last item.
+    self.next_offset = offset + limit - (self.plain and 0 or 1)
     call:start()
   end
+end
+
+-- Drop every queued page (their offsets rested on a prediction that failed).
+function Pager:drop_queue()
+  for i = #self.queue, 1, -1 do
+    self.queue[i].call:cancel()
+    self.queue[i] = nil
+  end
+  self.planned = 0
 end
 
 --- Stop: cancel what is in flight. Safe twice; also `__close` on Lua 5.4.
 function Pager:close()
   self.closed = true
-  for i = #self.queue, 1, -1 do
-    self.queue[i].call:cancel()
-    self.queue[i] = nil
-  end
+  self:drop_queue()
   self.items, self.count = nil, 0
 end
 Pager.__close = Pager.close
@@ -97,39 +134,143 @@ function Pager:fail(err)
   error(err, 0)
 end
 
+-- Where in data the anchor is, or nil.
+local function find(data, id)
+  for i = #data, 1, -1 do
+    local item = data[i]
+    if type(item) == "table" and item.id == id then return i end
+  end
+  return nil
+end
+
+local function id_of(item)
+  return type(item) == "table" and item.id or nil
+end
+
+-- The anchor is gone (deleted, or its sort key changed): the last item of
+-- data that was in the previous page stands in for it, provided the items
+-- of the previous page found in data are in the previous page's order.
+-- Everything between that item and where the anchor was belonged to the
+-- previous page (yielded) or was inserted during the read.
+local function stand_in(data, last)
+  local pos = {}
+  for i = 1, #last do
+    local id = id_of(last[i])
+    if id ~= nil then pos[id] = i end
+  end
+  local at, prev = nil, 0
+  for j = 1, #data do
+    local i = pos[id_of(data[j])]
+    if i then
+      if i <= prev then return nil end
+      prev, at = i, j
+    end
+  end
+  return at
+end
+
+function Pager:give_up(offset)
+  self:fail(errors.new {
+    kind = "decode", code = "pages_shifted", method = self.method, path = self.path,
+    message = "the listing changed faster than it could be read (" .. MAX_REREADS
+      .. " pages in a row near offset " .. offset .. " did not continue the previous one);"
+      .. " every item yielded so far was yielded once: read again, or narrow the query",
+  })
+end
+
+-- The page does not continue the previous one: choose where to read again.
+function Pager:reread(q, data)
+  self.rereads = self.rereads + 1
+  if self.rereads > MAX_REREADS then self:give_up(q.offset) end
+  -- Items yielded before (but none of the previous page) say the page is
+  -- behind the anchor (inserts pushed it on): move forward. Otherwise
+  -- (nothing, or only new items) it may be past the anchor (deletes pulled
+  -- it back, or it was answered before the previous page): step back.
+  local behind = false
+  for i = 1, #data do
+    local id = id_of(data[i])
+    if id ~= nil and (self.seen[id] or self.seen_old[id]) then behind = true break end
+  end
+  local offset
+  if behind then
+    offset = q.offset + #data - 1
+  else
+    offset = q.offset - (self.size - 1)
+    if self.total and offset > self.total - 1 then offset = self.total - 1 end
+    if offset < 0 then offset = 0 end
+  end
+  self:drop_queue()
+  self.next_offset = offset
+end
+
+-- Wait for the next page in order and accept it, or re-read.
+-- @treturn boolean a page was accepted (items may be empty), false at the end
 function Pager:next_page()
-  self:schedule(1)
-  local q = table.remove(self.queue, 1)
-  if not q then return false end
-  -- Once a page's bytes are in, ask for the next one before decoding them:
-  -- the server prepares page k+2 while we decode page k+1, and requests
-  -- still reach it one after another, in order (two at once, on two
-  -- connections, could be served out of order and skip customers when
-  -- inserts shift the offsets).
-  local body, err = q.call:wait(self.total and self.prefetch > 0 and function()
-    self:schedule(self.prefetch)
-    self.client.core:step()
-  end)
-  if body == nil then self:fail(err) end
-  local page, perr = M.page_of(body, q.offset, q.limit, self.method, self.path)
-  if not page then self:fail(perr) end
-  self.total = page.total
-  self.items, self.idx, self.count = page.data, 1, #page.data
-  if #page.data == 0 then self.exhausted = true end   -- nothing here, nothing after
-  self:remember()
-  self:schedule(self.prefetch)           -- prefetch while the caller works
-  return true
+  while true do
+    self:schedule(1)
+    local q = table.remove(self.queue, 1)
+    if not q then return false end
+    -- Once a page's bytes are in, the next ones are requested before these
+    -- are decoded: the network overlaps the decoding (not before the first
+    -- page: until its total is known, there may be nothing more to ask).
+    -- After a re-read, one page at a time until pages continue again.
+    local body, err = q.call:wait((self.prefetch > 0 and self.last) and function()
+      self:schedule(self.rereads > 0 and 1 or self.prefetch)
+      self.client:pump()
+    end or nil)
+    if body == nil then self:fail(err) end
+    local data, total = self.extract(body)
+    if not data then self:fail(not_a_page(self.method, self.path)) end
+    self.total = total
+    local at = 0
+    if self.last and not self.plain then
+      at = find(data, self.anchor) or stand_in(data, self.last)
+    end
+    if not at then
+      self:reread(q, data)
+    else
+      -- Accepted: what follows `at` continues the listing.
+      self.planned = self.planned - q.brings
+      local at_end = #data == 0 or (total and q.offset + #data >= total)
+        or (not total and #data < q.limit)
+      if at < #data or at_end then
+        self.rereads = 0
+      else                               -- nothing new: inserts outran the read
+        self.rereads = self.rereads + 1
+        if self.rereads > MAX_REREADS then self:give_up(q.offset) end
+      end
+      self.anchor = id_of(data[#data])
+      self.last = data
+      if self.anchor == nil and #data > 0 and not self.plain then
+        -- Items without ids cannot anchor the next page: read on without
+        -- overlap (nothing to check or de-duplicate by); pages already
+        -- requested with overlap are asked again.
+        self.plain = true
+        self:drop_queue()
+      end
+      if at_end then
+        self.finished = true
+        self:drop_queue()
+      elseif #self.queue == 0 then
+        self.next_offset = q.offset + #data - (self.plain and 0 or 1)
+      end
+      self.items, self.idx, self.count = data, at + 1, #data
+      self:remember()
+      if not self.finished then self:schedule(self.prefetch) end
+      return true
+    end
+  end
 end
 
 -- A new page: every GENERATION_PAGES pages the older generation of ids goes.
 function Pager:remember()
-  self.page_no = self.page_no + 1
-  if self.page_no % GENERATION_PAGES == 0 then
+  self.pages = self.pages + 1
+  if self.pages % GENERATION_PAGES == 0 then
     self.seen_old, self.seen = self.seen, {}
   end
 end
 
---- The generic-for step: the next customer, or nil at the end.
+--- The generic-for step: the next item, or nil at the end.
 function Pager:__call()
   while not self.closed do
     local idx = self.idx
@@ -137,9 +278,7 @@ function Pager:__call()
       local c = self.items[idx]
       self.idx = idx + 1
       local id = type(c) == "table" and c.id or nil
-      if id ~= nil and (self.seen[id] or self.seen_old[id]) then
-        self.skipped = self.skipped + 1
-      else
+      if id == nil or not (self.seen[id] or self.seen_old[id]) then
         if id ~= nil then self.seen[id] = true end
         local yielded = self.yielded + 1
         self.yielded = yielded
@@ -147,11 +286,11 @@ function Pager:__call()
           self:close()
         elseif yielded % DRIVE_EVERY == 0 and self.queue[1] then
           for i = 1, #self.queue do self.queue[i].call:start() end
-          self.client.core:step()
+          self.client:pump()
         end
         return c
       end
-    elseif not self:next_page() then
+    elseif self.finished or not self:next_page() then
       self:close()
     end
   end

@@ -67,6 +67,22 @@ function M.int_string(v)
   return string.format("%d", v)
 end
 
+--- The level, for error() in the function calling this one, of the first
+-- caller outside this library's own modules: a programmer error detected
+-- deep inside (the pipeline, a transport) then points at the user's line.
+function M.user_level()
+  local level = 2
+  while true do
+    local info = debug.getinfo(level + 1, "S")
+    if not info then return level - 1 end
+    local src = info.source or ""
+    if not (src:find("[/\\]helpcrunch[/\\][%w_/\\]*%.lua$") or src:find("^@helpcrunch[/\\]")) then
+      return level
+    end
+    level = level + 1
+  end
+end
+
 --- Raise unless `self` is the object a method expects (catches obj.method()
 -- written for obj:method()).
 function M.check_self(self, mt, fname, level)

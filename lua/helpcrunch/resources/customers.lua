@@ -1,10 +1,12 @@
 --- `client.customers`: get, list, all, create, search.
 -- Arguments are checked before any request (errors raise); request failures
--- return `nil, err`.
--- @module helpcrunch.customers
+-- return `nil, err`. The customer fields, their types and the sorts are
+-- decided here, once (FIELDS, SORTS), for the search builder too.
+-- @module helpcrunch.resources.customers
 
 local util = require "helpcrunch.util"
 local pager = require "helpcrunch.pager"
+local search = require "helpcrunch.search"
 
 local M = {}
 
@@ -97,7 +99,8 @@ function Customers:list(params)
   util.check_self(self, Customers, "client.customers:list", 2)
   local offset, limit, sort, order =
     list_args("customers:list", params, self.client.page_size, 2)
-  local body, err = self.client:call("GET", "/customers", list_query(offset, limit, sort, order)):wait()
+  local body, err = self.client:call("GET", "/customers",
+    { query = list_query(offset, limit, sort, order) }):wait()
   if body == nil then return nil, err end
   return pager.page_of(body, offset, limit, "GET", "/customers")
 end
@@ -122,8 +125,8 @@ function Customers:all(params)
     client = client, page_size = params.page_size or client.page_size,
     max = params.max, prefetch = params.prefetch or client.prefetch,
     method = "GET", path = "/customers",
-    start_page = function(offset, limit)
-      return client:call("GET", "/customers", list_query(offset, limit, sort, order))
+    request = function(offset, limit)
+      return client:call("GET", "/customers", { query = list_query(offset, limit, sort, order) })
     end,
   }
 end
@@ -232,15 +235,34 @@ end
 function Customers:create(fields)
   util.check_self(self, Customers, "client.customers:create", 2)
   local body = M.create_body(fields)
-  local customer, err = self.client:call("POST", "/customers", nil, body):wait()
+  local customer, err = self.client:call("POST", "/customers", { body = body }):wait()
   if customer == nil then return nil, err end
   return customer
 end
 
+-- The searchable fields and their types (API-REFERENCE.md).
+local FIELDS = {
+  id = "integer",
+  telegramId = "string", facebookId = "string", instagramId = "string",
+  viberId = "string", whatsappId = "string",
+  name = "string", email = "string", company = "string", phone = "string",
+  countryCode = "string", city = "string", regionCode = "string", userId = "string",
+  tagsData = "array",
+  lastSeen = "date", createdAt = "date",
+}
+
+local SEARCH = {
+  name = "customers", path = "/customers/search", prefix = "customers.", fields = FIELDS,
+  tags_field = "tagsData", check_sort = function(fname, field, level)
+    return M.check_sort(fname, field, level + 1)
+  end,
+  check_order = function(fname, order, level) return M.check_order(fname, order, level + 1) end,
+}
+
 --- A search query builder (see helpcrunch.search).
 function Customers:search()
   util.check_self(self, Customers, "client.customers:search", 2)
-  return require("helpcrunch.search").new(self.client)
+  return search.new(self.client, SEARCH)
 end
 
 return M
