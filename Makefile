@@ -104,9 +104,8 @@ uninstall:
 clean:
 	rm -rf build
 
-# Regenerate the rockspec's module list from lua/ (luarocks-check fails when
-# the committed rockspec misses a file).
-rockspec: rockspec/helpcrunch-scm-1.rockspec.in
-	sh tools/rockspec-modules.sh > build/.modules
-	awk '/@LUA_MODULES@/ { while ((getline l < "build/.modules") > 0) print l; next } { print }' \
-	  rockspec/helpcrunch-scm-1.rockspec.in > rockspec/helpcrunch-scm-1.rockspec
+# Regenerate both rockspecs' module lists from lua/ (luarocks-check fails when
+# a committed rockspec misses a file).
+rockspec:
+	@sh tools/rockspec.sh helpcrunch
+	@sh tools/rockspec.sh helpcrunch-mock

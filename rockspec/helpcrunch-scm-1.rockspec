@@ -1,3 +1,6 @@
+-- The client. Generated from rockspec/helpcrunch-scm-1.rockspec.in by `make rockspec`
+-- (the module list is every lua/ file but the mock's); edit the .in file.
+rockspec_format = "3.0"
 package = "helpcrunch"
 version = "scm-1"
 source = {
@@ -9,53 +12,51 @@ description = {
     List, get, search and create HelpCrunch customers. A C core does the HTTP
     (libcurl, keep-alive) and decodes JSON straight into normalised Lua tables;
     a thin Lua layer adds iterators over all pages, a search builder, retries
-    and rate limiting. Ships helpcrunch-mock, a stateful local HelpCrunch for tests.
+    and rate limiting. Needs only libcurl; the local test server is the
+    separate helpcrunch-mock rock.
   ]],
   license = "MIT",
+  labels = { "http", "api", "libcurl", "json" },
 }
+supported_platforms = { "unix" }
 dependencies = {
   "lua >= 5.1, < 5.5",
-  "luasocket",   -- helpcrunch-mock only
-  "lua-cjson",   -- helpcrunch-mock only
 }
+-- libcurl is found the way LuaRocks means external libraries to be found: it looks for
+-- libcurl.so under its external_deps_dirs (/usr/local, /usr) in lib/ and in the
+-- multiarch or lib64 subdirectory its config names (Debian: lib/<triplet>). No header is
+-- named: LuaRocks searches headers only in <prefix>/include, while Debian keeps
+-- curl/curl.h in /usr/include/<triplet>, which the C compiler searches by itself. So on
+-- Debian and Ubuntu no variable is needed; for a libcurl elsewhere pass CURL_DIR=/prefix
+-- (or CURL_INCDIR/CURL_LIBDIR), which the build below uses.
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  CURL = { library = "curl" },
 }
+-- A "command" build rather than "builtin": builtin copies the whole lua/ directory into
+-- the rock, which would ship the mock (and its LuaSocket needs) with the client. The
+-- command is builtin's compile with the same LuaRocks variables (CC, CFLAGS, LIBFLAG,
+-- LUA_INCDIR and the CURL ones above).
 build = {
-  type = "builtin",
-  modules = {
-    ["helpcrunch.core"] = {
-      sources = { "csrc/client.c", "csrc/core.c", "csrc/customer.c", "csrc/errors.c",
-                  "csrc/json_decode.c", "csrc/json_encode.c" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl" },
-      incdirs = { "$(CURL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)" },
-    },
+  type = "command",
+  build_command = "mkdir -p build/rock/helpcrunch && $(CC) $(CFLAGS) -std=c99 " ..
+    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/json_decode.c csrc/json_encode.c " ..
+    "$(LIBFLAG) -o build/rock/helpcrunch/core.so -L$(CURL_LIBDIR) -lcurl",
+  install = {
+    lib = { ["helpcrunch.core"] = "build/rock/helpcrunch/core.so" },
+    lua = {
       ["helpcrunch.async"] = "lua/helpcrunch/async.lua",
       ["helpcrunch.client"] = "lua/helpcrunch/client.lua",
       ["helpcrunch.errors"] = "lua/helpcrunch/errors.lua",
-      ["helpcrunch"] = "lua/helpcrunch/init.lua",
-      ["helpcrunch.mock.api"] = "lua/helpcrunch/mock/api.lua",
-      ["helpcrunch.mock.data"] = "lua/helpcrunch/mock/data.lua",
-      ["helpcrunch.mock.http"] = "lua/helpcrunch/mock/http.lua",
-      ["helpcrunch.mock"] = "lua/helpcrunch/mock/init.lua",
-      ["helpcrunch.mock.json"] = "lua/helpcrunch/mock/json.lua",
-      ["helpcrunch.mock.prng"] = "lua/helpcrunch/mock/prng.lua",
-      ["helpcrunch.mock.search"] = "lua/helpcrunch/mock/search.lua",
-      ["helpcrunch.mock.spawn"] = "lua/helpcrunch/mock/spawn.lua",
-      ["helpcrunch.mock.store"] = "lua/helpcrunch/mock/store.lua",
+      ["helpcrunch.init"] = "lua/helpcrunch/init.lua",
       ["helpcrunch.pager"] = "lua/helpcrunch/pager.lua",
       ["helpcrunch.pipeline"] = "lua/helpcrunch/pipeline.lua",
-      ["helpcrunch.ratelimit"] = "lua/helpcrunch/ratelimit/init.lua",
+      ["helpcrunch.ratelimit.init"] = "lua/helpcrunch/ratelimit/init.lua",
       ["helpcrunch.ratelimit.memory"] = "lua/helpcrunch/ratelimit/memory.lua",
       ["helpcrunch.resources.customers"] = "lua/helpcrunch/resources/customers.lua",
       ["helpcrunch.search"] = "lua/helpcrunch/search.lua",
       ["helpcrunch.transport.curl"] = "lua/helpcrunch/transport/curl.lua",
       ["helpcrunch.transport.uv"] = "lua/helpcrunch/transport/uv.lua",
       ["helpcrunch.util"] = "lua/helpcrunch/util.lua",
-  },
-  install = {
-    bin = { ["helpcrunch-mock"] = "bin/helpcrunch-mock" },
+    },
   },
 }
