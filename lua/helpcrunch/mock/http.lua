@@ -249,15 +249,28 @@ function Server:respond_error(conn, status, now)
   conn.eof = true
 end
 
--- Handle every complete request in the buffer, one at a time.
+-- Handle every complete request in the buffer, one at a time. A request the handler
+-- defers (`handler:defer(req)` seconds) waits on the connection until its time.
 function Server:process(conn, now)
   while not conn.closed and not conn.busy and not conn.eof_seen do
-    local req, bad = parse(conn)
-    if not req then
-      if bad then self:respond_error(conn, bad, now) end
-      break
+    local req = conn.deferred
+    if req then
+      if conn.deferred_at > now then break end
+      conn.deferred = nil
+    else
+      local bad
+      req, bad = parse(conn)
+      if not req then
+        if bad then self:respond_error(conn, bad, now) end
+        break
+      end
+      req.conn = conn
+      local wait = self.handler.defer and self.handler:defer(req) or 0
+      if wait > 0 then
+        conn.deferred, conn.deferred_at = req, now + wait
+        break
+      end
     end
-    req.conn = conn
     local ok, reply = pcall(self.handler.dispatch, self.handler, req, conn)
     if not ok then                      -- a bug in the mock: say so, keep serving
       io.stderr:write("helpcrunch-mock: ", tostring(reply), "\n")
@@ -267,7 +280,7 @@ function Server:process(conn, now)
     self:schedule(conn, reply, req.close or reply.close, now)
     if req.close or reply.close then conn.eof_seen = true end
   end
-  if conn.eof and not conn.busy and not conn.closed then
+  if conn.eof and not conn.busy and not conn.deferred and not conn.closed then
     self:close_conn(conn)
   end
 end
@@ -307,6 +320,10 @@ function Server:step(timeout)
   local now = gettime()
   local sendt = {}
   for _, conn in pairs(self.conns) do
+    if conn.deferred then
+      if conn.deferred_at <= now then self:process(conn, now) end
+      if conn.deferred then timeout = min(timeout, conn.deferred_at - now) end
+    end
     if conn.busy then
       if not conn.out then self:pump(conn, now) end
       if conn.out then

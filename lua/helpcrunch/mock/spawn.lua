@@ -23,6 +23,7 @@ local FLAGS = {
   { "host", "--host" }, { "customers", "--customers" }, { "seed", "--seed" },
   { "token", "--token" }, { "rate_limit", "--rate-limit" }, { "retry_after", "--retry-after" },
   { "fault_rate", "--fault-rate" }, { "faults", "--faults" }, { "churn", "--churn" },
+  { "churn_delete", "--churn-delete" }, { "jitter_ms", "--jitter-ms" },
   { "delay_ms", "--delay-ms" }, { "data", "--data" }, { "log", "--log" },
   { "log_max", "--log-max" },
 }

@@ -300,6 +300,21 @@ function Store:add(e)
   return rec
 end
 
+--- Remove the customer with this id (a no-op when there is none).
+-- @tparam integer id
+-- @treturn table|nil the removed record
+function Store:remove(id)
+  local rec = self.by_id[id]
+  if not rec then return nil end
+  self.by_id[id] = nil
+  for i = #self.recs, 1, -1 do
+    if self.recs[i] == rec then table.remove(self.recs, i) break end
+  end
+  self.version = self.version + 1
+  self.orders = {}
+  return rec
+end
+
 --- The record with this id, or nil.
 -- @tparam integer id
 -- @treturn table|nil
