@@ -113,6 +113,12 @@ local AUTH = setmetatable({}, { __mode = "k" })
 -- number: a pool's name is no place for a password).
 local credential_ids, last_id = {}, 0
 
+local function in_nginx()
+  local ngx = rawget(_G, "ngx")
+  return type(ngx) == "table" and type(ngx.socket) == "table"
+    and type(ngx.get_phase) == "function"
+end
+
 local Store = {}
 function Store.__index(self, k)
   if k == "secrets" then return SECRETS[self] end
@@ -129,6 +135,10 @@ end
 -- @treturn table the store
 function M.new(opts)
   opts = check_options(opts)
+  if not in_nginx() and not pcall(require, "socket") then
+    error(FNAME .. ": needs LuaSocket outside OpenResty (Debian: apt-get install lua-socket; "
+      .. "or luarocks install luasocket)", 2)
+  end
   local host, port, db = opts.host or "127.0.0.1", opts.port or 6379, opts.db or 0
   local password = opts.password ~= "" and opts.password or nil
   local cred = (opts.username or "") .. "\0" .. (password or "")
@@ -152,12 +162,6 @@ function M.new(opts)
     return link:call("AUTH", password)
   end or nil
   return self
-end
-
-local function in_nginx()
-  local ngx = rawget(_G, "ngx")
-  return type(ngx) == "table" and type(ngx.socket) == "table"
-    and type(ngx.get_phase) == "function"
 end
 
 -- A connection ready for the script (AUTH and SELECT done), or nil, message.
