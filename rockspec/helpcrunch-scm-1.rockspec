@@ -50,6 +50,7 @@ build = {
       ["helpcrunch.init"] = "lua/helpcrunch/init.lua",
       ["helpcrunch.pager"] = "lua/helpcrunch/pager.lua",
       ["helpcrunch.pipeline"] = "lua/helpcrunch/pipeline.lua",
+      ["helpcrunch.ratelimit.ffisock"] = "lua/helpcrunch/ratelimit/ffisock.lua",
       ["helpcrunch.ratelimit.init"] = "lua/helpcrunch/ratelimit/init.lua",
       ["helpcrunch.ratelimit.memory"] = "lua/helpcrunch/ratelimit/memory.lua",
       ["helpcrunch.ratelimit.redis"] = "lua/helpcrunch/ratelimit/redis.lua",

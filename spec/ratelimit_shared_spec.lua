@@ -122,6 +122,16 @@ describe("#redis a Redis store that cannot be reached", function()
     assert.matches("connection refused", err.message)
   end)
 
+  it("a server that never answers: ratelimit_store after the timeout, nothing sent", function()
+    local silent = assert(require("socket").bind("127.0.0.1", 0))   -- listens, never reads
+    finally(function() silent:close() end)
+    local _, port = silent:getsockname()
+    local events = {}
+    local store = ratelimit.redis { port = tonumber(port), password = PASSWORD, timeout = 0.2 }
+    local err = assert_store_failure(client_for(store, events), events, PASSWORD)
+    assert.matches("timeout", err.message)
+  end)
+
   it("a wrong password: ratelimit_store, nothing sent, neither password shown", function()
     local srv = redis_server.start { password = PASSWORD }
     finally(function() srv:stop() end)

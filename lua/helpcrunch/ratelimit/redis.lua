@@ -13,8 +13,9 @@
 -- hold), so nothing grows. The script is sent as EVALSHA (loaded once),
 -- and again whole with EVAL when the server answers NOSCRIPT (a restart).
 --
--- Connections: LuaSocket in scripts (one kept per store, replaced when it
--- died: a take after a Redis restart reconnects at once); cosockets in
+-- Connections: in scripts LuaSocket, or LuaJIT's FFI in LuaJIT (Neovim
+-- crashes in LuaSocket), one kept per store and replaced when it died (a
+-- take after a Redis restart reconnects at once); cosockets in
 -- OpenResty (lua-resty-redis when `require` finds it, else RESP over
 -- ngx.socket.tcp), pooled with setkeepalive. AUTH and SELECT go first on
 -- every new connection. No cluster or failover logic: point `host` at a
@@ -135,7 +136,7 @@ end
 -- @treturn table the store
 function M.new(opts)
   opts = check_options(opts)
-  if not in_nginx() and not pcall(require, "socket") then
+  if not in_nginx() and not resp.uses_ffi() and not pcall(require, "socket") then
     error(FNAME .. ": needs LuaSocket outside OpenResty (Debian: apt-get install lua-socket; "
       .. "or luarocks install luasocket)", 2)
   end
@@ -180,7 +181,7 @@ function Store:link()
       link, err = resp.cosocket(self.host, self.port, self.timeout, self.pool)
     end
   else
-    link, err = resp.luasocket(self.host, self.port, self.timeout)
+    link, err = resp.script(self.host, self.port, self.timeout)
   end
   if not link then return nil, "cannot connect: " .. tostring(err) end
   if not link.reused then

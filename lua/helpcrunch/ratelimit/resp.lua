@@ -1,6 +1,7 @@
 --- The few Redis commands the Redis rate-limit store sends, over whichever
--- socket the host has: LuaSocket in scripts (Lua 5.1 to 5.4, LuaJIT),
--- cosockets in OpenResty (through lua-resty-redis when `require` finds it,
+-- socket the host has: in scripts LuaSocket (Lua 5.1 to 5.4) or LuaJIT's
+-- FFI (LuaJIT on Linux: Neovim, where LuaSocket crashes, and plain
+-- scripts; see helpcrunch.ratelimit.ffisock), cosockets in OpenResty (through lua-resty-redis when `require` finds it,
 -- else the same RESP code over `ngx.socket.tcp`, whose receive/send match
 -- LuaSocket's). RESP2 only: commands are arrays of bulk strings; replies
 -- are read whole.
@@ -106,6 +107,28 @@ function M.luasocket(host, port, timeout)
   end
   sock:setoption("tcp-nodelay", true)
   return setmetatable({ sock = sock, reused = false, release = keep }, Link)
+end
+
+--- A link over LuaJIT's FFI (see helpcrunch.ratelimit.ffisock).
+-- @treturn table|nil link, or nil and a message
+function M.ffi(host, port, timeout)
+  local sock, err = require("helpcrunch.ratelimit.ffisock").connect(host, port, timeout)
+  if not sock then return nil, err end
+  return setmetatable({ sock = sock, reused = false, release = keep }, Link)
+end
+
+--- Does a script speak over the FFI rather than LuaSocket? In LuaJIT on
+-- Linux, yes (Neovim, where LuaSocket crashes, and plain scripts alike).
+function M.uses_ffi()
+  if rawget(_G, "jit") == nil then return false end
+  local ok, ffi = pcall(require, "ffi")
+  return ok and ffi.os == "Linux"
+end
+
+--- A link for a script (outside nginx): FFI or LuaSocket, see `uses_ffi`.
+function M.script(host, port, timeout)
+  if M.uses_ffi() then return M.ffi(host, port, timeout) end
+  return M.luasocket(host, port, timeout)
 end
 
 --- A link over an nginx cosocket, from the pool named `pool_name`.
