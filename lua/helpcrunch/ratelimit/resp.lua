@@ -169,9 +169,14 @@ end
 --- A link over lua-resty-redis, when `require "resty.redis"` finds it.
 -- @treturn table|nil link, or nil and a message; or false when there is
 --   no lua-resty-redis
+local resty_redis           -- the module, false when absent (looked for once)
 function M.resty(host, port, timeout, pool_name)
-  local found, redis = pcall(require, "resty.redis")
-  if not found or type(redis) ~= "table" or type(redis.new) ~= "function" then return false end
+  if resty_redis == nil then
+    local found, mod = pcall(require, "resty.redis")
+    resty_redis = found and type(mod) == "table" and type(mod.new) == "function" and mod or false
+  end
+  local redis = resty_redis
+  if not redis then return false end
   local red = redis:new()
   local ms = math.floor(timeout * 1000 + 0.5)
   red:set_timeouts(ms, ms, ms)
