@@ -4,9 +4,9 @@
 -- cosocket path). Load comes from timers started in every worker, so both
 -- workers send whatever way nginx spreads connections.
 --
--- The ngx transport is being written on another branch: until it lands the
--- calls use the curl transport with `sleep = ngx.sleep`, which waits by
--- yielding to nginx (no worker is blocked while the limiter holds a call).
+-- The calls use the ngx transport (cosockets) where the checkout has it,
+-- else the curl transport with `sleep = ngx.sleep`, which waits by yielding
+-- to nginx (no worker is blocked while the limiter holds a call).
 local H = require "spec.helper"
 local nginx = require "spec.hosts.nginx"
 local redis_server = require "spec.support.redis"
@@ -28,8 +28,12 @@ if store_kind == "redis" then
 end
 local function one_thread(store)
   local helpcrunch = require "helpcrunch"
-  local client = helpcrunch.new { token = token, base_url = mock_url, transport = "curl",
-    sleep = ngx.sleep, max_retries = 0, rate_limit = { requests = n, per = s, store = store } }
+  -- The ngx transport where it exists, else curl waiting in ngx.sleep.
+  local has_ngx = pcall(require, "helpcrunch.transport.ngx")
+  results:set("transport", has_ngx and "ngx" or "curl")
+  local client = helpcrunch.new { token = token, base_url = mock_url,
+    transport = has_ngx and "ngx" or "curl", sleep = not has_ngx and ngx.sleep or nil,
+    max_retries = 0, rate_limit = { requests = n, per = s, store = store } }
   for _ = 1, calls do
     local page, err = client.customers:list { limit = 1 }
     local key = page and "ok" or ("err " .. err.kind .. " " .. tostring(err.code) .. " "
@@ -98,6 +102,7 @@ local function run(store_kind, redis_port)
     require("socket").sleep(0.01)
   end
   assert.equals(2, results.done, srv:log())
+  print("\n    transport: " .. tostring(results.transport))
   return results, mock:log(), srv
 end
 
