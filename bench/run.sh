@@ -32,3 +32,6 @@ echo
 lua5.4 bench/export_bench.lua 3 || exit 1
 echo
 lua5.4 bench/mock_bench.lua 3 || true
+
+echo
+lua5.4 bench/ratelimit_bench.lua 7 || true
