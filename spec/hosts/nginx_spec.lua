@@ -217,6 +217,23 @@ describe_host("OpenResty: the ngx transport #host", function()
     end)
   end
 
+  it("cancels a request in flight and goes on", function()
+    local page = api(srv, "op=list&limit=2")
+    mock:fault { kind = "hold", path = "/v1/customers/" .. page.ids[1] }
+    local conn = srv:send("/api?op=cancel&a=" .. page.ids[1] .. "&b=" .. page.ids[2])
+    assert.is_true(eventually(function() return mock:held() == 1 end, 5), "not sent")
+    api(srv, "op=go")
+    local status, body = conn:finish()
+    assert.are.equal(200, status)
+    assert.are.same({ pending = 0, b = page.ids[2] }, decode(body))
+    assert.are.equal(1, mock:release())
+  end)
+
+  it("lets another light thread wait for a call", function()
+    local page = api(srv, "op=list&limit=1")
+    assert.are.same({ a = page.ids[1] }, api(srv, "op=crosswait&a=" .. page.ids[1]))
+  end)
+
   describe("keep-alive", function()
     it("reuses one connection for many requests of a client", function()
       local got = api(srv, "op=many&n=20")
@@ -364,8 +381,10 @@ describe_host("OpenResty: the ngx transport #host", function()
     it("a body trickled slower than the timeout", function()
       local function trickle() mock:fault { kind = "trickle", bytes = 20, interval_ms = 100 } end
       trickle()
-      local _, b = both("trickle", "path=/customers?limit=5&timeout=0.3",
-        { path = "/customers?limit=5", timeout = 0.3, between = trickle })
+      -- The head comes at once, the body 20 bytes every 100 ms: several seconds.
+      local _, b = both("trickle", "path=/customers?limit=5&timeout=1",
+        { path = "/customers?limit=5", timeout = 1, between = trickle })
+      assert.are.equal(200, b.status)
       assert.are.equal("timeout", b.code)
     end)
 
@@ -414,6 +433,14 @@ describe_host("OpenResty: the ngx transport #host", function()
       assert.are.equal(page.ids[2], f.id)
       assert.is_true(s.seq < f.seq, "the worker was not held: the test cannot tell")
     end)
+  end)
+
+  it("left no Lua error, alert or crash in nginx's error log", function()
+    local log = srv:log()
+    for _, bad in ipairs { "runtime error", "thread aborted", "[alert]", "[crit]", "[emerg]",
+                           "signal 11", "stack traceback" } do
+      assert.is_nil(log:find(bad, 1, true), bad .. " in the error log:\n" .. log:sub(-3000))
+    end
   end)
 end)
 

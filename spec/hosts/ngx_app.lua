@@ -180,6 +180,38 @@ function ops.overlap(args)
            pending = client.transport:pending() }
 end
 
+-- A call cancelled in flight, then the client used again.
+function ops.cancel(args)
+  local client = M.client()
+  local a = client:call("GET", "/customers/" .. args.a)
+  ngx.shared.results:delete("go")
+  a:start()
+  while not ngx.shared.results:get("go") do ngx.sleep(0.005) end   -- the spec saw it held
+  a:cancel()
+  local pending = client.transport:pending()
+  local c, err = client.customers:get(tonumber(args.b))
+  return { pending = pending, b = c and c.id or M.plain_error(err) }
+end
+
+function ops.go()
+  ngx.shared.results:set("go", true)
+  return {}
+end
+
+-- A call started in the handler and waited for in a light thread (not the
+-- coroutine that started it).
+function ops.crosswait(args)
+  local client = M.client()
+  local a = client:call("GET", "/customers/" .. args.a)
+  a:start()
+  local t = ngx.thread.spawn(function()
+    local c, err = a:wait()
+    return c and c.id or M.plain_error(err)
+  end)
+  local _, id = ngx.thread.wait(t)
+  return { a = id }
+end
+
 -- n requests through one client (keep-alive within a client).
 function ops.many(args)
   local client = M.client()
