@@ -25,6 +25,12 @@ local SERVER = [[
       chunked_transfer_encoding off;
       content_by_lua_block { require("spec.hosts.ngx_app").fake() }
     }
+    location = /example/customers {
+      content_by_lua_block { require("examples.openresty.customers_page").list() }
+    }
+    location ~ ^/example/customers/(\d+)$ {
+      content_by_lua_block { require("examples.openresty.customers_page").show(ngx.var[1]) }
+    }
     location /result { content_by_lua_block { ngx.print(ngx.shared.results:get(ngx.var.arg_phase) or "") } }
     location /set {
       set_by_lua_block $result { return require("spec.hosts.ngx_app").in_phase("set") }
@@ -97,7 +103,8 @@ describe_host("OpenResty: the ngx transport #host", function()
     assert(file_exists("build/luajit/helpcrunch/core.so"),
       "nginx needs the LuaJIT build: make LUA=luajit")
     mock = H.mock { customers = 300, token = H.TOKEN }
-    srv = nginx.start { http = http_block(mock.url), server = SERVER, workers = 1 }
+    srv = nginx.start { http = http_block(mock.url), server = SERVER, workers = 1,
+      main = "env HELPCRUNCH_API_KEY=" .. H.TOKEN .. "; env HELPCRUNCH_BASE_URL=" .. mock.url .. ";" }
   end)
 
   lazy_teardown(function()
@@ -189,6 +196,25 @@ describe_host("OpenResty: the ngx transport #host", function()
       assert.are_not.equal(log[1].conn, log[2].conn)
       assert.are.equal(log[1].conn, log[3].conn)   -- the pooled one, kept
     end)
+  end)
+
+  it("serves examples/openresty's customers page", function()
+    local status, html = srv:request("/example/customers")
+    assert.are.equal(200, status)
+    assert.truthy(html:find("Customers 1-20 of 300", 1, true))
+    local id = html:match("/customers/(%d+)")
+    status, html = srv:request("/example/customers?q=gmail")
+    assert.are.equal(200, status)
+    assert.truthy(html:find("gmail", 1, true))
+    local name = mock:customer(tonumber(id)).name
+    status, html = srv:request("/example/customers/" .. id)
+    assert.are.equal(200, status)
+    local escaped = name:gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+                                             ['"'] = "&quot;", ["'"] = "&#39;" })
+    assert.truthy(html:find("<h1>" .. escaped .. "</h1>", 1, true), name)
+    status, html = srv:request("/example/customers/99999999")
+    assert.are.equal(404, status)
+    assert.truthy(html:find("entity_not_found", 1, true))
   end)
 
   it("works in an ngx.timer.at callback", function()
