@@ -43,14 +43,20 @@ local KEEPALIVE_MS, POOL_SIZE = 30000, 32
 
 -- The phases where cosockets, light threads and ngx.sleep all work.
 local PHASES_OK = { rewrite = true, access = true, content = true, timer = true }
--- The directive behind each phase where they do not (for the message).
+-- The directive behind each phase where they do not, and why (for the message).
+local NO_COSOCKETS = "which has no cosockets"
 local DIRECTIVES = {
-  init = "init_by_lua*", init_worker = "init_worker_by_lua*", set = "set_by_lua*",
-  header_filter = "header_filter_by_lua*", body_filter = "body_filter_by_lua*",
-  log = "log_by_lua*", balancer = "balancer_by_lua*", exit_worker = "exit_worker_by_lua*",
-  ssl_cert = "ssl_certificate_by_lua*", ssl_session_fetch = "ssl_session_fetch_by_lua*",
-  ssl_session_store = "ssl_session_store_by_lua*", ssl_client_hello = "ssl_client_hello_by_lua*",
+  init = { "init_by_lua*", NO_COSOCKETS }, init_worker = { "init_worker_by_lua*", NO_COSOCKETS },
+  set = { "set_by_lua*", NO_COSOCKETS }, header_filter = { "header_filter_by_lua*", NO_COSOCKETS },
+  body_filter = { "body_filter_by_lua*", NO_COSOCKETS }, log = { "log_by_lua*", NO_COSOCKETS },
+  balancer = { "balancer_by_lua*", NO_COSOCKETS }, exit_worker = { "exit_worker_by_lua*", NO_COSOCKETS },
 }
+local HOLDS_TLS = "where a request would hold the TLS handshake"
+for phase, directive in pairs { ssl_cert = "ssl_certificate_by_lua*",
+    ssl_session_fetch = "ssl_session_fetch_by_lua*", ssl_session_store = "ssl_session_store_by_lua*",
+    ssl_client_hello = "ssl_client_hello_by_lua*" } do
+  DIRECTIVES[phase] = { directive, HOLDS_TLS }
+end
 
 -- Per worker: the last TLS session of each pool, resumed by the next handshake.
 local sessions = {}
@@ -95,10 +101,10 @@ function Transport.check_context() end
 function Transport.unusable()
   local phase = ngx.get_phase()
   if PHASES_OK[phase] then return nil end
+  local d = DIRECTIVES[phase] or { phase, "where the client does not make requests" }
   return "unsupported_phase", "requests cannot be made in nginx's " .. phase .. " phase ("
-    .. (DIRECTIVES[phase] or phase) .. " has no cosockets); make the call from "
-    .. "rewrite_by_lua*, access_by_lua*, content_by_lua*, or run it in an "
-    .. "ngx.timer.at(0, function() ... end) callback"
+    .. d[1] .. ", " .. d[2] .. "); make the call from rewrite_by_lua*, access_by_lua*, "
+    .. "content_by_lua*, or run it in an ngx.timer.at(0, function() ... end) callback"
 end
 
 -- ---- connecting ----------------------------------------------------------------
