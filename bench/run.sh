@@ -31,6 +31,8 @@ done
 echo
 lua5.4 bench/export_bench.lua 3 || exit 1
 echo
+luajit bench/transport_bench.lua 5 || exit 1
+echo
 lua5.4 bench/mock_bench.lua 3 || true
 
 echo

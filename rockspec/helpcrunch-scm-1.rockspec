@@ -59,6 +59,8 @@ build = {
       ["helpcrunch.resources.customers"] = "lua/helpcrunch/resources/customers.lua",
       ["helpcrunch.search"] = "lua/helpcrunch/search.lua",
       ["helpcrunch.transport.curl"] = "lua/helpcrunch/transport/curl.lua",
+      ["helpcrunch.transport.ngx"] = "lua/helpcrunch/transport/ngx.lua",
+      ["helpcrunch.transport.ngx_http"] = "lua/helpcrunch/transport/ngx_http.lua",
       ["helpcrunch.transport.uv"] = "lua/helpcrunch/transport/uv.lua",
       ["helpcrunch.util"] = "lua/helpcrunch/util.lua",
     },

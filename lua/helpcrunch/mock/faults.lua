@@ -18,7 +18,7 @@ local M = {}
 M.RANDOM = { "500", "502", "429", "drop", "truncate", "invalid_json" }
 --- Fault kinds `POST /_mock/fault` may queue.
 M.QUEUE = { "500", "502", "429", "drop", "truncate", "invalid_json", "redirect",
-            "trickle", "delay", "respond" }
+            "trickle", "delay", "respond", "hold" }
 local KNOWN = {}
 for _, k in ipairs(M.QUEUE) do KNOWN[k] = true end
 -- Kinds answered without acting on the request. `drop` acts first unless `before`.
@@ -165,6 +165,8 @@ function M.spoil(f, reply)
     reply.action = "truncate"
   elseif kind == "invalid_json" then
     reply.body = break_json(reply.body)
+  elseif kind == "hold" then                    -- sent on POST /_mock/release
+    reply.hold = true
   elseif kind == "trickle" then
     reply.action = "trickle"
     reply.interval = (tonumber(f.interval_ms) or 200) / 1000

@@ -206,10 +206,10 @@ function Server:pump(conn, now)
   end
 end
 
-local function push(conn, at, data, close)
+local function push(conn, at, data, close, hold)
   local q = conn.queue
   q.tail = q.tail + 1
-  q[q.tail] = { at = at, data = data, close = close }
+  q[q.tail] = { at = at, data = data, close = close, hold = hold }
 end
 
 -- Turn a reply into timed chunks on the connection's queue.
@@ -236,7 +236,7 @@ function Server:schedule(conn, reply, close, now)
       end
       if close then push(conn, at + n * interval, nil, true) end
     else
-      push(conn, at, head .. body, close)
+      push(conn, at, head .. body, close, reply.hold)
     end
   end
   self:pump(conn, now)
@@ -353,6 +353,34 @@ function Server:step(timeout)
       if conn then self:read(conn, now) end
     end
   end
+end
+
+-- Each queued response held for a release, with its connection.
+function Server:each_held(fn)
+  for _, conn in pairs(self.conns) do
+    local q = conn.queue
+    for i = q.head, q.tail do
+      if q[i] and q[i].hold then fn(conn, q[i]) end
+    end
+  end
+end
+
+--- The number of responses held (a `hold` fault) and not yet sent.
+-- @treturn integer
+function Server:held()
+  local n = 0
+  self:each_held(function() n = n + 1 end)
+  return n
+end
+
+--- Send every held response now.
+-- @treturn integer how many were released
+function Server:release()
+  local n, now = 0, gettime()
+  self:each_held(function(_, item)
+    item.hold, item.at, n = nil, now, n + 1
+  end)
+  return n
 end
 
 --- Serve until `stop()` is called or `tick()` returns false.

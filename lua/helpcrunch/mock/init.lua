@@ -233,6 +233,7 @@ function Mock:dispatch(req, conn)
   end
   local delay = self.config.delay_ms
   if kind == "delay" then delay = delay + (tonumber(f.delay_ms) or 1000) end
+  if kind == "hold" then delay = delay + (tonumber(f.delay_ms) or 30000) end   -- at the latest
   reply.delay = delay / 1000
   local status = reply.status
   if reply.action == "drop" and f.before then status = nil end

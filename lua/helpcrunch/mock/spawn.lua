@@ -212,6 +212,14 @@ end
 -- @treturn table `{queued = n}`
 function Mock:fault(f) return admin(self, "POST", "/_mock/fault", f) end
 
+--- The number of responses a `hold` fault keeps back now.
+-- @treturn integer
+function Mock:held() return admin(self, "GET", "/_mock/held").held end
+
+--- Send every response held by a `hold` fault now.
+-- @treturn integer how many were released
+function Mock:release() return admin(self, "POST", "/_mock/release").released end
+
 --- Drop every queued fault.
 function Mock:clear_faults() return admin(self, "DELETE", "/_mock/fault") end
 
