@@ -48,6 +48,7 @@ build = {
       ["helpcrunch.client"] = "lua/helpcrunch/client.lua",
       ["helpcrunch.errors"] = "lua/helpcrunch/errors.lua",
       ["helpcrunch.init"] = "lua/helpcrunch/init.lua",
+      ["helpcrunch.nvim"] = "lua/helpcrunch/nvim.lua",
       ["helpcrunch.pager"] = "lua/helpcrunch/pager.lua",
       ["helpcrunch.pipeline"] = "lua/helpcrunch/pipeline.lua",
       ["helpcrunch.ratelimit.ffisock"] = "lua/helpcrunch/ratelimit/ffisock.lua",
