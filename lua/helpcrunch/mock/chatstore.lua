@@ -13,6 +13,7 @@
 local json = require "helpcrunch.mock.json"
 local conversations = require "helpcrunch.mock.conversations"
 local prng = require "helpcrunch.mock.prng"
+local webhooks = require "helpcrunch.mock.webhooks"
 
 local null, array = json.null, json.array
 local type, ipairs, pairs, tonumber = type, ipairs, pairs, tonumber
@@ -24,16 +25,6 @@ local M = {}
 local Store = {}
 Store.__index = Store
 
--- Webhooks for chat and message events go through `helpcrunch.mock.webhooks` (the
--- signer and sender, `emit(mock, event, payload)`), when that module is installed.
-local webhooks
-local function emit(mock, event, payload)
-  if webhooks == nil then
-    local ok, mod = pcall(require, "helpcrunch.mock.webhooks")
-    webhooks = ok and type(mod) == "table" and type(mod.emit) == "function" and mod or false
-  end
-  if webhooks then webhooks.emit(mock, event, payload) end
-end
 
 local function by_id(list)
   local t = {}
@@ -56,7 +47,7 @@ function M.new(customers, seed, n)
     max_id = 0, min_id = nil, max_msg = 0, snapshots = {},
     agents = by_id(conversations.AGENTS), departments = by_id(conversations.DEPARTMENTS),
     applications = by_id(conversations.APPLICATIONS),
-    churn_rng = prng.new(seed, 5),
+    churn_rng = prng.new(seed, 7),
   }, Store)
   for _, c in ipairs(d.chats) do self:add(c, d.messages[c.id]) end
   return self
@@ -322,9 +313,10 @@ function Store:chat_event(chat)
   }
 end
 
---- Send a chat event (`chat.new`, `chat.status_updated`, ...) when webhooks are set up.
+--- Send a chat event (`chat.new`, `chat.status_updated`, ...) when webhooks are set up
+-- (`helpcrunch.mock.webhooks` signs and delivers it).
 function Store:chat_webhook(mock, event, chat)
-  emit(mock, event, self:chat_event(chat))
+  webhooks.emit(mock, event, self:chat_event(chat))
 end
 
 --- Send a message event for a new message.
@@ -334,7 +326,7 @@ function Store:message_webhook(mock, chat, m)
   elseif m.from == "agent" then event = "message.chat.agent"
   else event = "message.chat.customer" end
   local v = self:message_view(m)
-  emit(mock, event, {
+  webhooks.emit(mock, event, {
     chat_id = chat.id, agent = v.agent, customer = self:customer_view(chat.customer),
     message = { id = m.id, applicationId = or_null(chat.applicationId),
                 broadcastType = v.broadcastType, edited = m.edited, read = m.read,

@@ -160,7 +160,7 @@ local SEEDS = {
 -- @tparam integer n how many chats in all (the fixed ones included)
 -- @treturn table `{ chats = {chat...}, messages = {[chat id] = {message...}} (oldest first) }`
 function M.generate(customers, seed, n)
-  local rng = prng.new(seed, 4)
+  local rng = prng.new(seed, 6)
   local present = {}
   for _, id in ipairs(customers) do present[id] = true end
   local chats, messages = {}, {}
