@@ -5,7 +5,9 @@
 --
 -- Levels: every function taking `level` takes the level of the user's code
 -- as seen by its caller (the convention of util.check_int): a public method
--- passes 2.
+-- passes 2. A function that may raise is never tail-called on the way (a
+-- tail call drops its caller's frame, and the level would point past the
+-- user's line).
 -- @module helpcrunch.resources.base
 
 local core = require "helpcrunch.core"
@@ -144,7 +146,8 @@ end
 
 --- The digits of an id of this resource for a path, or raise.
 function Resource:id(fname, id, level)
-  return M.path_id(fname, "id", id, self.noun, self.example, level + 1)
+  local s = M.path_id(fname, "id", id, self.noun, self.example, level + 1)
+  return s                        -- not a tail call: the frame counts in the error level
 end
 
 --- GET one object (`path` default: the resource's path and the id).
@@ -215,12 +218,14 @@ function M.listing(o)
   --- One page: `{data=, total=, offset=, limit=}` | nil, err.
   function Class:list(params)
     util.check_self(self, Class, "client." .. o.name .. ":list", 2)
-    return r:list(self.client, o.name .. ":list", params, 2)
+    local page, err = r:list(self.client, o.name .. ":list", params, 2)
+    return page, err
   end
   --- Every object across pages (the iterator raises a failure).
   function Class:all(params)
     util.check_self(self, Class, "client." .. o.name .. ":all", 2)
-    return r:all(self.client, o.name .. ":all", params, 2)
+    local a, b, c, d = r:all(self.client, o.name .. ":all", params, 2)
+    return a, b, c, d
   end
   return { new = function(client) return setmetatable({ client = client }, Class) end }
 end
@@ -265,7 +270,8 @@ end
 -- @param example an id shown in the message
 function M.id_rule(noun, example)
   return function(fname, name, v, level)
-    return M.body_id(fname, name, v, noun, example, level + 1)
+    local id = M.body_id(fname, name, v, noun, example, level + 1)
+    return id
   end
 end
 

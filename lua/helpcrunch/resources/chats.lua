@@ -40,7 +40,8 @@ M.check_sort, M.check_order = R.check_sort, R.check_order
 -- @treturn table the error
 function Chats:get(id)
   util.check_self(self, Chats, "client.chats:get", 2)
-  return R:get(self.client, "chats:get", id, 2)
+  local chat, err = R:get(self.client, "chats:get", id, 2)
+  return chat, err
 end
 
 --- One page of chats.
@@ -52,14 +53,16 @@ end
 -- @treturn table the error
 function Chats:list(params)
   util.check_self(self, Chats, "client.chats:list", 2)
-  return R:list(self.client, "chats:list", params, 2)
+  local page, err = R:list(self.client, "chats:list", params, 2)
+  return page, err
 end
 
 --- Every chat, across pages: `for chat in client.chats:all{} do`.
 -- @tparam[opt] table params `sort`, `order`, `max`, `page_size`, `prefetch`
 function Chats:all(params)
   util.check_self(self, Chats, "client.chats:all", 2)
-  return R:all(self.client, "chats:all", params, 2)
+  local a, b, c, d = R:all(self.client, "chats:all", params, 2)
+  return a, b, c, d
 end
 
 -- The searchable fields and their types (API-REFERENCE.md §3.4); the dotted
@@ -113,7 +116,8 @@ function Chats:create(fields)
 end
 
 local function chat_id(fname, id)
-  return base.body_id(fname, "id", id, "chat", EXAMPLE, 3)
+  local n = base.body_id(fname, "id", id, "chat", EXAMPLE, 3)
+  return n
 end
 
 -- The states a status change may set (not "empty": a chat without messages).
@@ -144,7 +148,8 @@ end
 -- An id or nil/helpcrunch.null (sent as null).
 local function id_or_null(fname, name, v, noun, example)
   if v == nil or v == NULL then return NULL end
-  return base.body_id(fname, name, v, noun, example, 3)
+  local n = base.body_id(fname, name, v, noun, example, 3)
+  return n
 end
 
 --- Assign a chat to an agent, or unassign it (agent_id nil).

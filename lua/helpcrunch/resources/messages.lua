@@ -36,7 +36,8 @@ end
 function Messages:list(chat_id, params)
   util.check_self(self, Messages, "client.messages:list", 2)
   local path = messages_path("messages:list", chat_id)
-  return R:list(self.client, "messages:list", params, 2, path)
+  local page, err = R:list(self.client, "messages:list", params, 2, path)
+  return page, err
 end
 
 --- Every message of a chat, newest first, across pages.
@@ -45,7 +46,8 @@ end
 function Messages:all(chat_id, params)
   util.check_self(self, Messages, "client.messages:all", 2)
   local path = messages_path("messages:all", chat_id)
-  return R:all(self.client, "messages:all", params, 2, path)
+  local a, b, c, d = R:all(self.client, "messages:all", params, 2, path)
+  return a, b, c, d
 end
 
 local SEND = {
