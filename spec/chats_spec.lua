@@ -202,6 +202,7 @@ describe("client.chats", function()
           seen[c.id] = true
         end
         for id in pairs(before) do assert.is_true(seen[id], "chat " .. id .. " missed") end
+        assert.is_true(chat_count(mock) >= 200 + 3 * 10)      -- inserts did happen
         mock:config { churn = 0 }
       end
     end)

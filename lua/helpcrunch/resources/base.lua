@@ -137,9 +137,7 @@ function M.resource(o)
     r.check_sort = M.sort_check(o.prefix, o.sorts)
     for _, t in ipairs { r.list_params, r.all_params } do t.sort, t.order = true, true end
   else
-    r.check_sort = function(fname, sort, level)
-      if sort ~= nil then error(fname .. ": this list cannot be sorted", level + 1) end
-    end
+    r.check_sort = function() return nil end  -- `sort` is not among its parameters
   end
   return r
 end
