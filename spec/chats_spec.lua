@@ -263,7 +263,7 @@ describe("client.chats", function()
       assert.same(serge, found(u))
       local agents = client.chats:search():where("agents", "=", 4190)
       assert.same(expected(function(c)
-        for _, a in ipairs(c.agents) do if a.id == 4190 then return true end end
+        for _, ag in ipairs(c.agents) do if ag.id == 4190 then return true end end
       end), found(agents))
     end)
 
@@ -485,6 +485,33 @@ describe("client.chats", function()
       assert.matches("^spec/chats_spec%.lua:%d+: ", msg, "call " .. i)
     end
     assert.same({}, H.requests(mock))
+  end)
+
+  it("examples/chats.lua closes a customer's open chats with a private note", function()
+    local open = client.chats:search():where("customer", "=", 4994):where("status", "=", "open")
+    local ids = {}
+    for c in open:each() do ids[#ids + 1] = c.id end
+    assert.is_true(#ids >= 2)
+    local build = H.LUA == "luajit" and "luajit" or "lua5.4"
+    local cmd = ("HELPCRUNCH_BASE_URL=%s HELPCRUNCH_API_KEY=demo-token "
+      .. "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/%s/?.so;;' %s examples/chats.lua"
+      .. " 2>&1; echo \"exit $?\""):format(mock.url, build, H.LUA)
+    local p = assert(io.popen(cmd))
+    local out = p:read("*a")
+    p:close()
+    assert.matches("exit 0\n$", out)
+    assert.matches("customer #4994 Serge Merge; notes by Alex %(admin%)", out)
+    assert.matches("0 open chats left for serge.merge@example.com", out)
+    for _, id in ipairs(ids) do
+      assert.matches("chat #" .. id .. " %(opened [%d-]+, last message .-%): note #%d+, now closed",
+        out)
+      local c = assert(client.chats:get(id))
+      assert.equal("closed", c.status)
+      local newest = assert(client.messages:list(id, { limit = 1 })).data[1]
+      assert.equal("private", newest.type)
+      assert.equal(2533, newest.agent.id)
+    end
+    assert.equal(0, open:count())
   end)
 
   describe("writes and the pipeline", function()
