@@ -58,6 +58,25 @@ describe("the team", function()
     assert.equal(3, d)
   end)
 
+  it("agents:all is not fooled by a total larger than the list (an API example has one)",
+    function()
+      mock:config { pages = { ["agents.list"] = { total = "over" },
+                              ["departments.list"] = { total = "over" } } }
+      assert.equal(6, assert(client.agents:list {}).total)   -- the page says what it got
+      mock:clear_log()
+      for _, size in ipairs({ 2, 4, 100 }) do
+        local n = 0
+        for _ in client.agents:all { page_size = size, prefetch = 0 } do n = n + 1 end
+        assert.equal(5, n, "page_size " .. size)
+      end
+      -- pages overlap by one; the first short page ends the read:
+      -- size 2 at offsets 0 1 2 3 4 (that one holds only the 5th), size 4 at 0 3, size 100 at 0
+      assert.equal(5 + 2 + 1, #sent(mock, "/agents"))
+      local d = 0
+      for _ in client.departments:all { page_size = 2 } do d = d + 1 end
+      assert.equal(3, d)
+    end)
+
   it("departments:all yields each department with its agents", function()
     local deps = {}
     for dep in client.departments:all {} do deps[dep.name] = dep end

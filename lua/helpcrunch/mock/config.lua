@@ -54,11 +54,11 @@ local function route_names()
   return names
 end
 
-local PAGE_TOTALS = { meta = true, top = true, none = true }
+local PAGE_TOTALS = { meta = true, top = true, over = true, none = true }
 local PAGE_KEYS = { data = true, messages = true }
 local DIALECTS = { get = true, post = true }
 
--- `pages`: {route name = {total = "meta"|"top"|"none", key = "data"|"messages"}}.
+-- `pages`: {route name = {total = "meta"|"top"|"over"|"none", key = "data"|"messages"}}.
 local function check_pages(v)
   if type(v) ~= "table" then return nil, "pages must be an object {route name: {total, key}}" end
   local names, out = route_names(), {}
@@ -66,7 +66,7 @@ local function check_pages(v)
     if not names[name] then return nil, "pages: unknown route " .. tostring(name) end
     if type(p) ~= "table" or (p.total ~= nil and not PAGE_TOTALS[p.total])
        or (p.key ~= nil and not PAGE_KEYS[p.key]) then
-      return nil, "pages." .. name .. " must be {total = meta|top|none, key = data|messages}"
+      return nil, "pages." .. name .. " must be {total = meta|top|over|none, key = data|messages}"
     end
     out[name] = { total = p.total, key = p.key }
   end

@@ -105,7 +105,7 @@ end
 -- shape of a route (`pages = {["chats.list"] = {total = "top"}}`).
 -- @tparam table mock
 -- @tparam table req (for the route's name)
--- @tparam table default `{total = "meta" | "top" | "none", key = "data" | "messages"}`
+-- @tparam table default `{total = "meta" | "top" | "over" | "none", key = "data" | "messages"}`
 -- @tparam table items records
 -- @tparam integer offset
 -- @tparam integer limit
@@ -121,6 +121,9 @@ function M.shaped_page(mock, req, default, items, offset, limit, encode)
   end
   local list = '"' .. key .. '":[' .. concat(out, ",", 1, n) .. "]"
   if total_at == "meta" then return "{" .. list .. ',"meta":{"total":' .. #items .. "}}" end
+  if total_at == "over" then                -- one more than there is, as an agents example
+    return "{" .. list .. ',"meta":{"total":' .. (#items + 1) .. "}}"
+  end
   if total_at == "top" then return "{" .. list .. ',"total":' .. #items .. "}" end
   return "{" .. list .. "}"
 end

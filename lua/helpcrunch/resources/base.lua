@@ -123,12 +123,22 @@ Resource.__index = Resource
 --   `noun` ("chat") and `example` (an id) for id messages, `path` ("/chats"),
 --   `prefix` ("chats.") and `sorts` (short names; nil: the list takes no
 --   sort or order), `extract` (body -> data, total; default pager.data_total),
---   `item` (normaliser of one object, applied by `get`; nil: none)
+--   `item` (normaliser of one object, applied by `get`; nil: none),
+--   `untrusted_total` (true: `all` ignores the total and stops on a short
+--   page, for endpoints seen sending a total larger than their list)
 -- @treturn table the resource: `check_sort`, `check_order` and the methods below
 function M.resource(o)
+  local extract = o.extract or pager.data_total
+  local iterate_extract = extract
+  if o.untrusted_total then
+    iterate_extract = function(body)
+      local data = extract(body)
+      return data, nil
+    end
+  end
   local r = setmetatable({
     name = o.name, noun = o.noun, example = o.example, path = o.path, prefix = o.prefix,
-    extract = o.extract or pager.data_total, item = o.item,
+    extract = extract, iterate_extract = iterate_extract, item = o.item,
     check_order = M.check_order,
     list_params = { offset = true, limit = true },
     all_params = { max = true, page_size = true, prefetch = true },
@@ -198,7 +208,7 @@ function Resource:all(client, fname, params, level, path)
   return pager.iterate {
     client = client, page_size = params.page_size or client.page_size,
     max = params.max, prefetch = params.prefetch or client.prefetch,
-    method = "GET", path = path, extract = self.extract,
+    method = "GET", path = path, extract = self.iterate_extract,
     request = function(offset, limit)
       return client:call("GET", path, { query = M.list_query(offset, limit, sort, order) })
     end,
