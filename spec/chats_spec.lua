@@ -468,7 +468,7 @@ describe("client.chats", function()
       function() local x = client.chats:set_status("x", "closed") return x end,
       function() local x = client.chats:assign(5215752, {}) return x end,
       function() local x = client.chats:set_department(5215752, 0) return x end,
-      function() local x = client.chats:snooze(5215752, -1) return x end,
+      function() local x = client.chats:snooze(5215752, "soon") return x end,
       function() local x = client.chats:mark_read(5215752, { by = 1 }) return x end,
       function() local x = client.chats:search():where("x", "=", 1) return x end,
       function() local x = client.messages:list("x") return x end,

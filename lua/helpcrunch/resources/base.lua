@@ -267,7 +267,7 @@ end
 
 -- A UNIX timestamp, sent as a string of digits (as the current pages do).
 RULES.date = function(fname, name, v, level)
-  if util.is_integral(v) and v >= 0 then return util.int_string(v) end
+  if util.is_integral(v) then return util.int_string(v) end
   if type(v) == "string" and v:match("^%d+$") then return v end
   error(fname .. ": " .. name .. " must be a UNIX timestamp (integer or string of digits),"
     .. " got " .. util.describe(v), level + 1)
