@@ -128,15 +128,18 @@ void hc_push_key_strings(lua_State *L) {
 
 int hc_parse_int_string(const char *p, size_t len, long long *out) {
   const char *end = p + len;
-  unsigned long long v = 0;
+  uint64_t v = 0, limit;
   int neg = 0;
   if (p < end && *p == '-') { neg = 1; p++; }
-  if (p == end || end - p > 18) return 0;   /* 18 digits never overflow */
+  if (p == end) return 0;
+  limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
   for (; p < end; p++) {
-    if (*p < '0' || *p > '9') return 0;
-    v = v * 10 + (unsigned)(*p - '0');
+    unsigned digit = (unsigned)(unsigned char)*p - '0';
+    if (digit > 9) return 0;
+    if (v > (limit - digit) / 10) return 0;   /* past int64: not a timestamp */
+    v = v * 10 + digit;
   }
-  *out = neg ? -(long long)v : (long long)v;
+  *out = !neg ? (long long)v : v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(long long)v;
   return 1;
 }
 

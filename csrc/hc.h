@@ -78,6 +78,19 @@ typedef struct hc_decode_hints {
 HC_HIDDEN int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx,
                         hc_decode_hints *hints);
 
+/* ---- json_number.c: numbers, exactly and whatever the C locale ---------- */
+
+/* The correctly rounded double of the JSON number s[0..n) (syntax already
+ * checked; beyond the double range +-inf, as strtod). */
+HC_HIDDEN double hc_number_parse(const char *s, size_t n);
+/* Write v as JSON into out (at least HC_NUMBER_BUF bytes); the length.
+ * Integral values up to 2^53 as integers ("3"), -0.0 as "-0", others in
+ * the shortest of 15..17 digits that reads back, with an exponent beyond
+ * 2^53 so that they read back as floats. v must be finite. */
+#define HC_NUMBER_BUF 40
+HC_HIDDEN size_t hc_format_double(char *out, double v);
+HC_HIDDEN size_t hc_format_integer(char *out, long long v);
+
 /* The light userdata that stands for null inside arrays. */
 #define HC_NULL_SENTINEL NULL
 

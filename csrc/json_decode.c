@@ -9,15 +9,14 @@
  * - Customer objects (the root, the root's "data" list, elements of a root
  *   list) are normalised in the same pass: null -> absent, string timestamps
  *   -> integers, customData list -> map, null tags/customData -> {}.
+ * - Numbers never go through strtod: no LC_NUMERIC can change them.
  *
  * Errors never longjmp out of the parser: each function returns a status and
  * the top level turns it into nil, message, offset. The only raise left is a
  * memory error from the Lua API, and the scratch buffer is a userdata on the
  * stack, so even that leaks nothing.
  */
-#include <locale.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hc.h"
@@ -205,25 +204,16 @@ static const double pow10_exact[] = {
   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-/* strtod for the rare number the exact fast path cannot take; the copy
- * swaps '.' for the locale's decimal point, which strtod insists on. */
-static double slow_strtod(dec *d, const char *s, size_t n) {
-  char point = localeconv()->decimal_point[0];
-  char *b = reserve(d, 0, n + 1);
-  size_t i;
-  memcpy(b, s, n);
-  b[n] = '\0';
-  for (i = 0; i < n; i++)
-    if (b[i] == '.') b[i] = point;
-  return strtod(b, NULL);
-}
-
 #define IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
 
+/* Integers of up to 19 digits and decimals of up to 15 are exact here (an
+ * integer conversion or one IEEE operation on exact operands); the rest go
+ * to hc_number_parse. -0 is the float -0.0 on every Lua, as lua-cjson. */
 static int read_number(dec *d) {
   const char *s = d->p, *p = d->p, *end = d->end;
   uint64_t m = 0;
-  int digits = 0, dropped = 0, exp10 = 0, is_float = 0, neg = 0;
+  int digits = 0, dropped = 0, is_float = 0, neg = 0;
+  long long exp10 = 0;
   if (*p == '-') { neg = 1; p++; }
   if (p >= end || !IS_DIGIT(*p)) return fail(d, "invalid number", s);
   if (*p == '0') {
@@ -232,7 +222,7 @@ static int read_number(dec *d) {
   } else {
     for (; p < end && IS_DIGIT(*p); p++) {
       if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; }
-      else dropped++;
+      else dropped = 1;
     }
   }
   if (p < end && *p == '.') {
@@ -242,17 +232,20 @@ static int read_number(dec *d) {
     for (; p < end && IS_DIGIT(*p); p++) {
       if (m == 0 && *p == '0') { exp10--; continue; }   /* leading zeros cost no digit */
       if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; exp10--; }
-      else dropped++;                        /* more than 19 digits: strtod decides */
+      else dropped = 1;                      /* more than 19 digits: the slow path */
     }
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
-    int eneg = 0, e = 0;
+    int eneg = 0;
+    long long e = 0;
     is_float = 1;
     p++;
     if (p < end && (*p == '+' || *p == '-')) eneg = (*p++ == '-');
     if (p >= end || !IS_DIGIT(*p)) return fail(d, "invalid number", s);
-    for (; p < end && IS_DIGIT(*p); p++)
+    for (; p < end && IS_DIGIT(*p); p++) {
       if (e < 100000) e = e * 10 + (*p - '0');
+      else dropped = 1;                      /* a huge exponent: the slow path */
+    }
     exp10 += eneg ? -e : e;
   }
   d->p = p;
@@ -262,23 +255,22 @@ static int read_number(dec *d) {
       lua_pushinteger(d->L, (lua_Integer)m);
       return R_VALUE;
     }
-    if (neg && m <= (uint64_t)INT64_MAX + 1) {
+    if (neg && m != 0 && m <= (uint64_t)INT64_MAX + 1) {
       lua_pushinteger(d->L, (lua_Integer)(0 - m));
       return R_VALUE;
     }
-#else
-    if (m <= (1ULL << 53)) {
-      lua_pushnumber(d->L, neg ? -(lua_Number)m : (lua_Number)m);
-      return R_VALUE;
-    }
 #endif
+    /* beyond int64, or no integers: the nearest double (a uint64_t
+     * conversion rounds to nearest, ties to even) */
+    lua_pushnumber(d->L, neg ? -(lua_Number)m : (lua_Number)m);
+    return R_VALUE;
   }
   if (!dropped && m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
     double v = exp10 < 0 ? (double)m / pow10_exact[-exp10] : (double)m * pow10_exact[exp10];
     lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
     return R_VALUE;
   }
-  lua_pushnumber(d->L, (lua_Number)slow_strtod(d, s, (size_t)(p - s)));
+  lua_pushnumber(d->L, (lua_Number)hc_number_parse(s, (size_t)(p - s)));
   return R_VALUE;
 }
 

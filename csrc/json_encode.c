@@ -1,16 +1,18 @@
 /*
  * JSON encoding of request bodies, exactly:
  * - integers stay integers at any size Lua holds (no 1.2345678901235e+16);
- *   integral floats below 2^53 are written as integers too;
- * - other floats in the shortest form that reads back to the same double,
- *   with '.' whatever the locale; NaN and infinities are refused;
+ *   integral floats up to 2^53 are written as integers too, -0.0 as -0;
+ * - other floats in the shortest of 15..17 digits that reads back to the
+ *   same double, with an exponent beyond 2^53 so they read back as floats
+ *   (json_number.c; nothing depends on the locale); NaN and infinities are
+ *   refused. On LuaJIT, whose numbers are all doubles, an integral number
+ *   below 2^63 is written as the integer it is;
  * - an empty table is [] (mark one with a metatable {__jsontype="object"}
  *   for {}), a list must have no holes, a map only string keys;
  * - strings must be valid UTF-8 and are escaped as JSON requires;
  * - object keys are written sorted, so the same table is the same body.
  * Errors raise a message that names the field ("body.customData.plan").
  */
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +76,10 @@ static int enc_error(enc *e, const path *at, const char *what) {
       luaL_addchar(&b, '.');
       luaL_addlstring(&b, chain[i]->key, chain[i]->keylen > 64 ? 64 : chain[i]->keylen);
     } else {
-      char num[32];
-      snprintf(num, sizeof num, "[%lld]", (long long)chain[i]->index);
-      luaL_addstring(&b, num);
+      char num[24];
+      luaL_addchar(&b, '[');
+      luaL_addlstring(&b, num, hc_format_integer(num, (long long)chain[i]->index));
+      luaL_addchar(&b, ']');
     }
   }
   luaL_pushresult(&b);
@@ -140,38 +143,23 @@ static void put_string(enc *e, const char *s, size_t n, const path *at) {
   putc_(e, '"');
 }
 
-static void put_integer(enc *e, long long v) {
-  char num[24];
-  int n = snprintf(num, sizeof num, "%lld", v);
-  put(e, num, (size_t)n);
-}
-
 static void put_number(enc *e, int idx, const path *at) {
+  char num[HC_NUMBER_BUF];
   lua_Number v;
-  char num[40];
-  int prec, n = 0;
   if (hc_isinteger(e->L, idx)) {
-    put_integer(e, (long long)lua_tointeger(e->L, idx));
+    put(e, num, hc_format_integer(num, (long long)lua_tointeger(e->L, idx)));
     return;
   }
   v = lua_tonumber(e->L, idx);
   if (v != v) enc_error(e, at, "NaN is not a JSON number");
   if (isinf(v)) enc_error(e, at, "infinity is not a JSON number");
-  if (floor(v) == v && fabs(v) <= 9007199254740992.0) {
-    put_integer(e, (long long)v);
+#if !HC_HAVE_INTEGERS
+  if (floor(v) == v && fabs(v) < 9223372036854775808.0 && v != 0) {
+    put(e, num, hc_format_integer(num, (long long)v));
     return;
   }
-  for (prec = 15; prec <= 17; prec++) {     /* shortest form that round-trips */
-    n = snprintf(num, sizeof num, "%.*g", prec, (double)v);
-    if (strtod(num, NULL) == (double)v) break;
-  }
-  {
-    char point = localeconv()->decimal_point[0];
-    int i;
-    for (i = 0; i < n; i++)
-      if (num[i] == point) num[i] = '.';
-  }
-  put(e, num, (size_t)n);
+#endif
+  put(e, num, hc_format_double(num, (double)v));
 }
 
 static void put_value(enc *e, int idx, int depth, const path *at);
