@@ -23,6 +23,9 @@ enum {
   K_COUNT
 };
 
+/* The decoder keeps one bit per known key in a 64-bit word. */
+typedef char hc_keys_fit_in_a_word[K_COUNT <= 64 ? 1 : -1];
+
 #define KEY(s, role) { s, (unsigned char)(sizeof(s) - 1), role }
 
 /* In enum order. */

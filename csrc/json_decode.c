@@ -9,12 +9,15 @@
  * - Customer objects (the root, the root's "data" list, elements of a root
  *   list) are normalised in the same pass: null -> absent, string timestamps
  *   -> integers, customData list -> map, null tags/customData -> {}.
+ *
+ * - A duplicate key: the last pair wins wherever it sits (a last null removes
+ *   the key), as lua-cjson, Python and JavaScript decide.
  * - Numbers never go through strtod: no LC_NUMERIC can change them.
  *
  * Errors never longjmp out of the parser: each function returns a status and
- * the top level turns it into nil, message, offset. The only raise left is a
- * memory error from the Lua API, and the scratch buffer is a userdata on the
- * stack, so even that leaks nothing.
+ * the top level turns it into nil, message, offset. The only raises left are
+ * memory errors from the Lua API and a Lua stack that cannot grow, and the
+ * scratch buffer is a userdata on the stack, so even they leak nothing.
  */
 #include <stdint.h>
 #include <string.h>
@@ -24,12 +27,28 @@
 /* Entries read onto the Lua stack before their table is made (see read_array). */
 #define STACK_CHUNK 48
 
+/* Stack slots (lua_gettop of the decoder's C frame) past which a container
+ * keeps fewer entries on the stack, down to one, so that HC_MAX_DEPTH levels
+ * always fit: Lua 5.1 and LuaJIT allow a C function 8000 slots
+ * (LUAI_MAXCSTACK), Lua 5.2+ a million in all. A level holding one entry uses
+ * two slots (its table and a key) while its child is read. */
+#if LUA_VERSION_NUM == 501
+#define STACK_LIMIT (8000 - 2 * HC_MAX_DEPTH - 100)
+#else
+#define STACK_LIMIT 200000
+#endif
+
+#if STACK_LIMIT < 4 * STACK_CHUNK
+#error "HC_MAX_DEPTH leaves no room on the Lua stack"
+#endif
+
 enum ctx { CTX_ROOT, CTX_CUSTOMER, CTX_OTHER };
 enum { R_ERROR = -1, R_NULL = 0, R_VALUE = 1 };
 
 typedef struct dec {
   lua_State *L;
   const char *start, *p, *end;
+  int base;          /* the stack top when decoding began */
   int keys;          /* stack index of the first interned key string */
   int scratch;       /* stack index of the scratch slot (nil or userdata) */
   char *buf;
@@ -285,32 +304,56 @@ static int literal(dec *d, const char *word, size_t n) {
   return 1;
 }
 
-/* Room for one container: a full chunk of pairs plus the nested calls'
- * own few slots, checked once rather than per element. */
-static int enter(dec *d, int depth) {
+/* A container at this depth may start: the entries it may keep on the stack
+ * before making its table (STACK_CHUNK, fewer past STACK_LIMIT), with room
+ * for them and the nested calls' own few slots checked once, not per entry.
+ * A Lua stack that cannot grow (out of memory, or a caller that already
+ * filled it) raises: it says nothing about the document. */
+static int enter(dec *d, int depth, int *chunk) {
+  int room;
   if (depth >= HC_MAX_DEPTH) return fail(d, "nested too deeply", d->p);
-  if (!lua_checkstack(d->L, 2 * STACK_CHUNK + 8)) return fail(d, "nested too deeply", d->p);
+  room = (STACK_LIMIT - lua_gettop(d->L)) / 2;
+  *chunk = room >= STACK_CHUNK ? STACK_CHUNK : room > 1 ? room : 1;
+  if (!lua_checkstack(d->L, 2 * *chunk + 8)) {
+    lua_settop(d->L, d->base);
+    lua_pushliteral(d->L, "helpcrunch.decode: cannot grow the Lua stack (out of memory, "
+                          "or the stack is full)");
+    lua_error(d->L);
+  }
   return 1;
 }
 
 /* Arrays and objects are read onto the Lua stack first and the table is
  * made at its exact size afterwards, so no table is ever rehashed while it
- * grows. Past STACK_CHUNK entries the table is made and filled as we go. */
-/* Move the n entries above base into the table at base (created by the
- * caller under them): pairs when object, else items numbered from first. */
-static void flush(lua_State *L, int base, int n, int object, int first) {
+ * grows. Past `chunk` entries the table is made and filled as we go. */
+static void flush_items(lua_State *L, int base, int n, int first) {
   int i;
-  if (object) {
+  for (i = n; i >= 1; i--) lua_rawseti(L, base, first + i - 1);
+}
+
+/* Move the n key/value pairs above base into the table at base. Popping
+ * them from the top sets the last pair first, which is right when no key
+ * repeats; `in_order` (a key may repeat) sets them first to last, so the
+ * last pair wins and a (key, nil) pair removes what an earlier one set. */
+static void flush_pairs(lua_State *L, int base, int n, int in_order) {
+  int i;
+  if (!in_order) {
     for (i = 0; i < n; i++) lua_rawset(L, base);
   } else {
-    for (i = n; i >= 1; i--) lua_rawseti(L, base, first + i - 1);
+    int first = lua_gettop(L) - 2 * n + 1;
+    for (i = 0; i < n; i++) {
+      lua_pushvalue(L, first + 2 * i);
+      lua_pushvalue(L, first + 2 * i + 1);
+      lua_rawset(L, base);
+    }
+    lua_settop(L, first - 1);
   }
 }
 
 static int read_array(dec *d, int elem_ctx, int depth, int narr) {
   lua_State *L = d->L;
-  int n = 0, total = 0, base = 0;
-  if (enter(d, depth) < 0) return R_ERROR;
+  int n = 0, total = 0, base = 0, chunk;
+  if (enter(d, depth, &chunk) < 0) return R_ERROR;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == ']') {
@@ -320,15 +363,16 @@ static int read_array(dec *d, int elem_ctx, int depth, int narr) {
   }
   for (;;) {
     int r;
-    if (n == STACK_CHUNK) {                /* a long list: make the table now */
+    if (n == chunk) {                      /* a long list: make the table now */
       if (!base) {
         lua_createtable(L, narr > 2 * STACK_CHUNK ? narr : 2 * STACK_CHUNK, 0);
         lua_insert(L, -n - 1);
         base = lua_gettop(L) - n;
       }
-      flush(L, base, n, 0, total - n + 1);
+      flush_items(L, base, n, total - n + 1);
       n = 0;
     }
+    if (total == INT32_MAX) return fail(d, "array too long", d->p);
     r = read_value(d, elem_ctx, depth + 1);
     if (r == R_ERROR) return R_ERROR;
     if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);
@@ -345,7 +389,7 @@ static int read_array(dec *d, int elem_ctx, int depth, int narr) {
     lua_insert(L, -n - 1);
     base = lua_gettop(L) - n;
   }
-  flush(L, base, n, 0, total - n + 1);
+  flush_items(L, base, n, total - n + 1);
   return R_VALUE;
 }
 
@@ -405,11 +449,19 @@ static int read_customer_field(dec *d, int ctx, const hc_key *k, int depth) {
   return read_value(d, CTX_OTHER, depth + 1);
 }
 
+/* A cheap hash of a key the decoder does not know, for the "seen" filter. */
+#define OTHER_KEY_BIT(s, n) \
+  (((unsigned)(n) * 31u + (unsigned char)(s)[0] * 7u + (unsigned char)(s)[(n) - 1]) & 127u)
+
 static int read_object(dec *d, int ctx, int depth) {
   lua_State *L = d->L;
   int normalise = ctx != CTX_OTHER;
-  int n = 0, base = 0;
-  if (enter(d, depth) < 0) return R_ERROR;
+  int n = 0, base = 0, chunk, in_order = 0;
+  /* Keys met so far, to tell when a key may repeat: known keys exactly (a
+   * bit each), others through a 128-bit filter (a false alarm only costs an
+   * in-order flush). */
+  uint64_t known = 0, other[2] = { 0, 0 };
+  if (enter(d, depth, &chunk) < 0) return R_ERROR;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == '}') {
@@ -420,22 +472,33 @@ static int read_object(dec *d, int ctx, int depth) {
   for (;;) {
     const char *ks;
     size_t klen;
-    int ki, r;
-    if (n == STACK_CHUNK) {                /* a big object: make the table now */
+    int ki, r, seen;
+    uint64_t *word, bit;
+    if (n == chunk) {                      /* a big object: make the table now */
       if (!base) {
         lua_createtable(L, 0, 2 * STACK_CHUNK);
         lua_insert(L, -2 * n - 1);
         base = lua_gettop(L) - 2 * n;
       }
-      flush(L, base, n, 1, 0);
+      flush_pairs(L, base, n, in_order);
       n = 0;
+      in_order = 0;                        /* later chunks are set after this one */
     }
     if (d->p >= d->end || *d->p != '"') return fail(d, "expected a string key in object", d->p);
     if (read_string(d, &ks, &klen) < 0) return R_ERROR;
     /* a key with escapes lives in the scratch buffer: no word loads there */
     ki = hc_key_lookup(ks, klen, ks >= d->start && ks < d->end ? (size_t)(d->end - ks) : 0);
-    if (ki >= 0) lua_pushvalue(L, d->keys + ki);
-    else lua_pushlstring(L, ks, klen);
+    if (ki >= 0) {
+      lua_pushvalue(L, d->keys + ki);
+      word = &known;
+      bit = 1ULL << ki;
+    } else {
+      unsigned h = klen ? OTHER_KEY_BIT(ks, klen) : 0;
+      lua_pushlstring(L, ks, klen);
+      word = &other[h >> 6];
+      bit = 1ULL << (h & 63);
+    }
+    seen = (*word & bit) != 0;
     skip_ws(d);
     if (d->p >= d->end || *d->p != ':') return fail(d, "expected ':' after object key", d->p);
     d->p++;
@@ -453,8 +516,17 @@ static int read_object(dec *d, int ctx, int depth) {
       r = read_value(d, CTX_OTHER, depth + 1);
     }
     if (r == R_ERROR) return R_ERROR;
-    if (r == R_VALUE) n++;
-    else lua_pop(L, 1);                      /* null: the key is absent */
+    if (r == R_VALUE) {
+      n++;
+      *word |= bit;
+      in_order |= seen;
+    } else if (seen) {                       /* null after a value: remove the key */
+      lua_pushnil(L);
+      n++;
+      in_order = 1;
+    } else {
+      lua_pop(L, 1);                         /* null: the key is absent */
+    }
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unexpected end of input in object", d->p);
     if (*d->p == ',') { d->p++; skip_ws(d); continue; }
@@ -466,7 +538,7 @@ static int read_object(dec *d, int ctx, int depth) {
     lua_insert(L, -2 * n - 1);
     base = lua_gettop(L) - 2 * n;
   }
-  flush(L, base, n, 1, 0);
+  flush_pairs(L, base, n, in_order);
   return R_VALUE;
 }
 
@@ -511,6 +583,7 @@ int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_h
    * a copy of a stack slot, not a table lookup. */
   for (i = 1; i <= hc_nkeys; i++) lua_rawgeti(L, keys_idx, i);
   d.L = L;
+  d.base = base;
   d.start = d.p = s;
   d.end = s + len;
   d.keys = base + 2;
@@ -531,11 +604,13 @@ int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_h
     }
   }
   if (r == R_ERROR) {
-    lua_Integer at = (lua_Integer)(d.err_at - s) + 1;
+    size_t at = (size_t)(d.err_at - s) + 1;   /* bodies past 2 GiB: no int here */
+    char num[24];
+    num[hc_format_integer(num, (long long)at)] = '\0';
     lua_settop(L, base);
     lua_pushnil(L);
-    lua_pushfstring(L, "invalid JSON at byte %d: %s", (int)at, d.err);
-    lua_pushinteger(L, at);
+    lua_pushfstring(L, "invalid JSON at byte %s: %s", num, d.err);
+    lua_pushinteger(L, (lua_Integer)at);
     return 3;
   }
   if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);

@@ -4,14 +4,84 @@
 -- differences from lua-cjson" states the rules they hold the core to).
 local H = require "spec.helper"
 local core = require "helpcrunch.core"
+local helpcrunch = require "helpcrunch"
 local decode, encode = core.decode, core.encode
 
 local HAS_INTEGERS = math.type ~= nil
+-- Under tools/valgrind.sh (an aggressive collector under memcheck) the
+-- exhaustive loops take bigger steps.
+local STRESS = os.getenv("HELPCRUNCH_GC_STRESS") == "1"
 local is_int = function(v) return math.type and math.type(v) == "integer" end
 local is_float = function(v) return type(v) == "number" and (not math.type or math.type(v) == "float") end
 local function is_neg_zero(v) return v == 0 and 1 / v < 0 end
 
+local function count_keys(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
 describe("exact JSON", function()
+  describe("duplicate keys: the last pair wins wherever it sits (defect 1)", function()
+    it("in small objects, known and unknown keys, a last null removing the key", function()
+      assert.same({ a = 2 }, decode('{"a":1,"a":2}'))
+      assert.same({}, decode('{"a":1,"a":null}'))
+      assert.same({ a = 1 }, decode('{"a":null,"a":1}'))
+      assert.same({}, decode('{"a":null,"a":1,"a":null}'))
+      assert.same({ b = 2 }, decode('{"a":1,"b":2,"a":null}'))
+      assert.same({ name = "y", id = 2 }, decode('{"name":"x","id":1,"name":"y","id":2}'))
+      assert.same({ x = { name = "b" } }, decode('{"x":{"name":"a","name":"b"}}'))
+      assert.same({ x = {} }, decode('{"x":{"name":"a","name":null}}'))
+      assert.same({ 1, { a = 3 } }, decode('[1,{"a":1,"a":2,"a":3}]'))
+    end)
+
+    it("in customers: normalised fields too", function()
+      local v = decode('{"data":[{"id":1,"firstSeen":"5","lastSeen":7,"firstSeen":"6","lastSeen":null}]}')
+      assert.equal(6, v.data[1].firstSeen)
+      assert.is_nil(v.data[1].lastSeen)
+      v = decode('{"customData":{"a":1},"customData":null,"tags":[{"name":"x"}],"tags":null}')
+      assert.same({}, v.customData)          -- a null customData is {}, and it came last
+      assert.same({}, v.tags)
+      v = decode('{"customData":null,"customData":[{"property":"p","value":1},{"property":"p","value":2}]}')
+      assert.same({ p = 2 }, v.customData)
+      v = decode('{"customData":[{"property":"p","value":1},{"property":"p","value":null}]}')
+      assert.same({}, v.customData)
+      v = decode('{"data":[{"id":1}],"data":[{"id":2,"firstSeen":"3"}]}')
+      assert.same({ data = { { id = 2, firstSeen = 3 } } }, v)
+    end)
+
+    it("at every pair of positions of objects of 1 to 130 pairs", function()
+      -- n distinct keys "k1".."kn", plus "d" twice: at positions first and
+      -- second (0-based, among the n + 2 pairs)
+      local function text_of(n, first, second, v1, v2, key)
+        local parts = {}
+        for i = 1, n do parts[i] = ('"k%d":%d'):format(i, i) end
+        table.insert(parts, first + 1, ('"%s":%s'):format(key, v1))
+        table.insert(parts, second + 1, ('"%s":%s'):format(key, v2))
+        return "{" .. table.concat(parts, ",") .. "}"
+      end
+      for _, n in ipairs { 0, 1, 2, 5, 46, 47, 48, 49, 50, 94, 95, 96, 97, 130 } do
+        local step = n > 50 and 7 or 1
+        for first = 0, n, step do
+          for second = first + 1, n + 1, step do
+            local label = ("%d pairs, at %d and %d"):format(n, first, second)
+            local v = decode(text_of(n, first, second, "100", "200", "d"))
+            assert(v.d == 200 and count_keys(v) == n + 1, label .. ": d = " .. tostring(v.d))
+            v = decode(text_of(n, first, second, "100", "null", "d"))
+            assert(v.d == nil and count_keys(v) == n, label .. ", null last: d = " .. tostring(v.d))
+            v = decode(text_of(n, first, second, "null", "100", "d"))
+            assert(v.d == 100 and count_keys(v) == n + 1, label .. ", null first: d = " .. tostring(v.d))
+            -- a known key of a customer, in a page
+            v = decode('{"data":[' .. text_of(n, first, second, '"a"', '"b"', "name") .. "]}")
+            assert(v.data[1].name == "b", label .. ": name = " .. tostring(v.data[1].name))
+            v = decode('{"data":[' .. text_of(n, first, second, '"5"', "null", "firstSeen") .. "]}")
+            assert(v.data[1].firstSeen == nil, label .. ": firstSeen = " .. tostring(v.data[1].firstSeen))
+          end
+        end
+      end
+    end)
+  end)
+
   describe("numbers do not depend on the C locale (defect 2)", function()
     local texts = { "1.5", "-2.25", "0.1", "1.5e300", "0.30000000000000004", "123456789.123456789",
                     "2.2250738585072014e-308", "4.9e-324", "1e23", "-0.0", "15.99", "3.141592653589793" }
@@ -146,6 +216,128 @@ describe("exact JSON", function()
       assert.equal("integer", math.type(decode(encode(int))))
       assert.equal("float", math.type(decode(encode(flt))))
       assert.equal("1.8014398509481984e+16", encode(flt))
+    end)
+  end)
+
+  describe("a failed lua_checkstack is not a depth error (defect 6)", function()
+    local text = '{"data":[{"a":[1,[2,{"b":[3]}]],"customData":[{"property":"p","value":{"q":[4]}}]}]}'
+    local want = decode(text)
+
+    local full_stack = "with the Lua stack nearly full, decode gives the value or raises, never 'nested too deeply'"
+    if type(jit) == "table" then
+      -- LuaJIT's lua_checkstack fails only past its per-C-call limit, which
+      -- the next case reaches from inside the decoder.
+      pending(full_stack .. " (Lua 5.4's overall stack limit; LuaJIT has a per-call one, next case)")
+    else it(full_stack, function()
+      local filler = {}
+      for i = 1, 1000000 do filler[i] = true end
+      -- A caller with a big frame (190 locals) above n values: the room left
+      -- for the decoder shrinks one slot per value. Each try runs in a fresh
+      -- coroutine, whose stack grows the same way every time (Lua 5.4 allows
+      -- 1,000,000 slots to each).
+      local names = {}
+      for i = 1, 190 do names[i] = "l" .. i end
+      local call = assert(load("local decode, text = ... return function(...) local " ..
+        table.concat(names, ",") .. " local ok, v, m = pcall(decode, text) return ok, v, m end"))(decode, text)
+      local function try(n)
+        return pcall(coroutine.wrap(function() return call(table.unpack(filler, 1, n)) end))
+      end
+      local lo, hi = 0, 1000000                -- the most values that still let decode run
+      while hi - lo > 1 do
+        local mid = math.floor((lo + hi) / 2)
+        if try(mid) then lo = mid else hi = mid end
+      end
+      local seen_raise, seen_value = false, false
+      for room = 0, 240, STRESS and 12 or 2 do
+        local _, ok, v, msg = try(lo - room)
+        if ok and v ~= nil then
+          assert.same(want, v)
+          seen_value = true
+        elseif ok then
+          error("decode returned nil, " .. tostring(msg) .. " with " .. room .. " slots to spare")
+        else
+          assert.is_falsy(tostring(v):find("nested too deeply", 1, true))
+          seen_raise = true
+        end
+      end
+      assert.is_true(seen_value)
+      assert.is_true(seen_raise)
+    end) end
+
+    it("a wide and deep document within the depth limit decodes on both interpreters", function()
+      -- 200 levels, each holding 47 pairs before the nested one: ~9,600 stack
+      -- slots if every level kept its pairs on the stack (LuaJIT allows 8,000
+      -- per C call).
+      local pairs_ = {}
+      for i = 1, 47 do pairs_[i] = '"k' .. i .. '":' .. i end
+      local level = "{" .. table.concat(pairs_, ",") .. ',"z":'
+      local v, msg = decode(level:rep(200) .. "1" .. ("}"):rep(200))
+      assert(v, msg)
+      for _ = 1, 200 do
+        assert.equal(47, v.k47)
+        v = v.z
+      end
+      assert.equal(1, v)
+    end)
+  end)
+
+  describe("depth (defect 8)", function()
+    -- HC_MAX_DEPTH: 512 nested arrays or objects decode, 513 do not, on both
+    -- interpreters, however many entries each level holds.
+    local function nested(depth, width, object)
+      local items = {}
+      for i = 1, width do items[i] = object and ('"k' .. i .. '":' .. i) or tostring(i) end
+      local open = object and ("{" .. table.concat(items, ",") .. (width > 0 and "," or "") .. '"z":')
+        or ("[" .. table.concat(items, ",") .. (width > 0 and "," or ""))
+      return open:rep(depth - 1) .. (object and "{}" or "[]") .. (object and "}" or "]"):rep(depth - 1)
+    end
+
+    for _, width in ipairs { 0, 1, 20, 47, 48, 60 } do
+      it(("512 levels of %d entries decode, 513 are refused (lists and objects)"):format(width), function()
+        for _, object in ipairs { false, true } do
+          local v, msg = decode(nested(512, width, object))
+          assert(v, msg)
+          local depth = 1
+          while next(v) ~= nil do
+            v = object and v.z or v[width + 1]
+            depth = depth + 1
+          end
+          assert.equal(512, depth)
+          v, msg = decode(nested(513, width, object))
+          assert.is_nil(v)
+          assert.truthy(msg:find("nested too deeply", 1, true), msg)
+        end
+      end)
+    end
+
+    it("513 levels inside a customer page are refused too", function()
+      local v, msg = decode('{"data":[{"customData":' .. ("["):rep(511) .. ("]"):rep(511) .. "}]}")
+      assert.is_nil(v)
+      assert.truthy(msg:find("nested too deeply", 1, true), msg)
+      v = decode('{"data":[{"customData":' .. ("["):rep(509) .. ("]"):rep(509) .. "}]}")
+      assert.is_table(v)
+    end)
+  end)
+
+  describe("byte offsets beyond 2 GiB (defect 7)", function()
+    if type(jit) == "table" then
+      pending("LuaJIT strings stop short of 2 GiB")
+      return
+    elseif os.getenv("HELPCRUNCH_BIG_TESTS") ~= "1" then
+      pending("needs ~5 GB of memory: set HELPCRUNCH_BIG_TESTS=1")
+      return
+    end
+    it("name the byte exactly past 2^31", function()
+      local half = (" "):rep(2 ^ 30 + 3)    -- string.rep stops at 2^31 - 1 bytes
+      local text = half .. half .. "x"
+      half = nil                             -- luacheck: ignore 311
+      local n = #text - 1
+      local v, msg, at = decode(text)
+      assert.is_nil(v)
+      assert.equal(n + 1, at)
+      assert.equal("invalid JSON at byte 2147483654: unexpected character", msg)
+      local _, err = helpcrunch.decode(text)
+      assert.equal(n + 1, err.offset)
     end)
   end)
 
