@@ -10,7 +10,10 @@
  * - an empty table is [] (mark one with a metatable {__jsontype="object"}
  *   for {}), a list must have no holes, a map only string keys;
  * - strings must be valid UTF-8 and are escaped as JSON requires;
- * - object keys are written sorted, so the same table is the same body.
+ * - object keys are written sorted, so the same table is the same body;
+ * - a body is a tree: a table met twice raises, as a cycle when it contains
+ *   itself, else as a shared table (expanding it again could make a small
+ *   value exponentially large).
  * Errors raise a message that names the field ("body.customData.plan").
  */
 #include <math.h>
@@ -32,6 +35,7 @@ typedef struct path {
 typedef struct enc {
   lua_State *L;
   int slot;            /* stack index of the buffer userdata */
+  int seen;            /* stack index of {table = VISITING | DONE} */
   char *buf;
   size_t len, cap;
 } enc;
@@ -177,18 +181,42 @@ static int marked_object(lua_State *L, int idx) {
   if (lua_getmetatable(L, idx)) {
     lua_pushliteral(L, "__jsontype");
     lua_rawget(L, -2);
-    is_obj = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "object") == 0;
+    if (lua_type(L, -1) == LUA_TSTRING) {     /* all of it: "object\0x" is not "object" */
+      size_t n;
+      const char *s = lua_tolstring(L, -1, &n);
+      is_obj = n == 6 && memcmp(s, "object", 6) == 0;
+    }
     lua_pop(L, 2);
   }
   return is_obj;
+}
+
+enum { VISITING = 1, DONE = 2 };
+
+/* Mark the table at idx (VISITING or DONE) in e->seen; its old mark. */
+static int mark(enc *e, int idx, int state) {
+  lua_State *L = e->L;
+  int old;
+  lua_pushvalue(L, idx);
+  lua_rawget(L, e->seen);
+  old = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, state);
+  lua_rawset(L, e->seen);
+  return old;
 }
 
 static void put_table(enc *e, int idx, int depth, const path *at) {
   lua_State *L = e->L;
   size_t nstr = 0, nint = 0;
   lua_Integer maxi = 0;
-  if (depth >= MAX_ENCODE_DEPTH) enc_error(e, at, "table nested too deeply (a cycle?)");
+  int was;
   luaL_checkstack(L, 6, NULL);
+  was = mark(e, idx, VISITING);
+  if (was == VISITING) enc_error(e, at, "a cycle (a table that contains itself)");
+  if (was == DONE) enc_error(e, at, "a shared table (the same table met twice; a body is a tree)");
+  if (depth >= MAX_ENCODE_DEPTH) enc_error(e, at, "table nested too deeply");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int kt = lua_type(L, -2);
@@ -247,6 +275,7 @@ static void put_table(enc *e, int idx, int depth, const path *at) {
     }
     putc_(e, ']');
   }
+  mark(e, idx, DONE);
 }
 
 static void put_value(enc *e, int idx, int depth, const path *at) {
@@ -280,11 +309,14 @@ void hc_encode(lua_State *L, int idx) {
   enc e;
   idx = hc_absindex(L, idx);
   lua_pushnil(L);
+  lua_newtable(L);
   e.L = L;
-  e.slot = lua_gettop(L);
+  e.slot = lua_gettop(L) - 1;
+  e.seen = e.slot + 1;
   e.buf = NULL;
   e.len = e.cap = 0;
   put_value(&e, idx, 0, NULL);
   lua_pushlstring(L, e.buf, e.len);
   lua_replace(L, e.slot);
+  lua_pop(L, 1);
 }

@@ -281,6 +281,52 @@ describe("exact JSON", function()
     end)
   end)
 
+  describe("the encoder (defect 7)", function()
+    local function raised(f, ...)
+      local ok, err = pcall(f, ...)
+      return not ok and tostring(err) or nil
+    end
+
+    it("refuses a table reachable twice (a DAG) at once, naming where it repeats", function()
+      local t = { 1 }
+      for _ = 1, 20 do t = { t, t } end    -- 2^20 paths to the innermost table
+      local msg = raised(encode, t)
+      assert.is_string(msg)
+      assert.truthy(msg:find("shared table", 1, true), msg)
+      assert.truthy(msg:find("at body" .. ("[1]"):rep(19) .. "[2]", 1, true), msg)
+      local x = { 1 }
+      msg = raised(encode, { a = x, b = { x } })
+      assert.truthy(msg:find("shared table", 1, true), msg)
+      assert.truthy(msg:find("at body.b[1]", 1, true), msg)
+    end)
+
+    it("refuses a cycle, naming where it closes", function()
+      local t = {}
+      t.self = t
+      local msg = raised(encode, t)
+      assert.truthy(msg:find("cycle", 1, true), msg)
+      assert.truthy(msg:find(" at body.self", 1, true), msg)
+      local a, b = {}, {}
+      a.b, b.a = b, a
+      msg = raised(encode, { list = { a } })
+      assert.truthy(msg:find("cycle", 1, true), msg)
+      assert.truthy(msg:find(" at body.list[1].b.a", 1, true), msg)
+    end)
+
+    it("still encodes equal but distinct tables, and the same table in two calls", function()
+      local x = { 1 }
+      assert.equal('{"a":[1],"b":[1]}', encode { a = { 1 }, b = { 1 } })
+      assert.equal("[[1]]", encode { x })
+      assert.equal("[[1]]", encode { x })
+    end)
+
+    it("reads __jsontype exactly: a string with an embedded NUL is not \"object\"", function()
+      assert.equal("{}", encode(setmetatable({}, { __jsontype = "object" })))
+      assert.equal("[]", encode(setmetatable({}, { __jsontype = "object\0x" })))
+      assert.equal("[]", encode(setmetatable({}, { __jsontype = "objects" })))
+    end)
+  end)
+
   describe("depth (defect 8)", function()
     -- HC_MAX_DEPTH: 512 nested arrays or objects decode, 513 do not, on both
     -- interpreters, however many entries each level holds.
