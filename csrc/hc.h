@@ -67,6 +67,19 @@ HC_HIDDEN int hc_parse_int_string(const char *p, size_t len, long long *out);
 
 /* ---- json_decode.c ------------------------------------------------------ */
 
+/* Room for n more values, or raise with the stack cut back to `keep`. Not
+ * luaL_checkstack: its "stack overflow" would hide an out-of-memory (Lua 5.4's
+ * lua_checkstack fails both when the stack is full and when growing it
+ * cannot allocate); this message says both. */
+#define HC_NO_STACK "helpcrunch: cannot grow the Lua stack (out of memory, or the stack is full)"
+static inline void hc_need_stack(lua_State *L, int n, int keep) {
+  if (!lua_checkstack(L, n)) {
+    lua_settop(L, keep);
+    lua_pushliteral(L, HC_NO_STACK);
+    lua_error(L);
+  }
+}
+
 typedef struct hc_decode_hints {
   int data_len;         /* length of the last page's data array (pre-sizing) */
 } hc_decode_hints;

@@ -314,12 +314,7 @@ static int enter(dec *d, int depth, int *chunk) {
   if (depth >= HC_MAX_DEPTH) return fail(d, "nested too deeply", d->p);
   room = (STACK_LIMIT - lua_gettop(d->L)) / 2;
   *chunk = room >= STACK_CHUNK ? STACK_CHUNK : room > 1 ? room : 1;
-  if (!lua_checkstack(d->L, 2 * *chunk + 8)) {
-    lua_settop(d->L, d->base);
-    lua_pushliteral(d->L, "helpcrunch.decode: cannot grow the Lua stack (out of memory, "
-                          "or the stack is full)");
-    lua_error(d->L);
-  }
+  hc_need_stack(d->L, 2 * *chunk + 8, d->base);
   return 1;
 }
 
@@ -575,9 +570,9 @@ static int read_value(dec *d, int ctx, int depth) {
 int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_hints *hints) {
   dec d;
   int base, r, i;
-  luaL_checkstack(L, hc_nkeys + 8, NULL);
   keys_idx = hc_absindex(L, keys_idx);
   base = lua_gettop(L);
+  hc_need_stack(L, hc_nkeys + 8, base);
   lua_pushnil(L);                      /* the scratch slot */
   /* The interned keys sit on the stack while we decode: pushing one is then
    * a copy of a stack slot, not a table lookup. */

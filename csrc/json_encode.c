@@ -70,6 +70,7 @@ static int enc_error(enc *e, const path *at, const char *what) {
   const path *chain[MAX_ENCODE_DEPTH + 2];
   int n = 0, i;
   luaL_Buffer b;
+  hc_need_stack(L, 4, e->slot);           /* the buffer's own slots */
   for (; at != NULL && n < MAX_ENCODE_DEPTH + 2; at = at->up) chain[n++] = at;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "helpcrunch: cannot encode request body: ");
@@ -212,7 +213,7 @@ static void put_table(enc *e, int idx, int depth, const path *at) {
   size_t nstr = 0, nint = 0;
   lua_Integer maxi = 0;
   int was;
-  luaL_checkstack(L, 6, NULL);
+  hc_need_stack(L, 6, e->slot);
   was = mark(e, idx, VISITING);
   if (was == VISITING) enc_error(e, at, "a cycle (a table that contains itself)");
   if (was == DONE) enc_error(e, at, "a shared table (the same table met twice; a body is a tree)");
