@@ -7,13 +7,12 @@
 local H = require "spec.helper"
 local helpcrunch = require "helpcrunch"
 local cjson = require "cjson"
+local model = require "spec.json_model"
 
 local HAS_INTEGERS = math.type ~= nil
 -- Under tools/valgrind.sh (an aggressive collector under memcheck) fewer
 -- documents of each kind.
 local SCALE = os.getenv("HELPCRUNCH_GC_STRESS") == "1" and 0.1 or 1
-local NULL = cjson.null
-local TWO63 = 2.0 ^ 63
 
 -- ---- a deterministic generator (Park-Miller, exact in doubles) ----------
 
@@ -331,125 +330,7 @@ local function gen_root_list(r)
   return "[" .. table.concat(items, "," .. ws(r)) .. "]"
 end
 
--- ---- the documented normalisation, applied to cjson's result -----------
-
-local function is_array(t)
-  return next(t) == nil or t[1] ~= nil
-end
-
--- README item "timestamps": a string of digits (leading zeros allowed, an
--- optional '-') that is within int64.
-local function numeric_timestamp(s)
-  local neg, d = s:match("^(%-?)(%d+)$")
-  if not d then return false end
-  d = d:gsub("^0+", "")
-  if #d ~= 19 then return #d < 19 end
-  return d <= (neg == "-" and "9223372036854775808" or "9223372036854775807")
-end
-
-local function to_integer(s)
-  local v = tonumber(s)
-  v = math.tointeger and math.tointeger(v) or v
-  if v == 0 then v = 0 end               -- "-0" is the integer 0 (or +0.0 on LuaJIT)
-  return v
-end
-
-local normalise
-
-local function normalise_list(list, elem_ctx)
-  local out = {}
-  for i = 1, #list do out[i] = normalise(list[i], elem_ctx) end
-  return out
-end
-
--- A list of {property = string, value} entries becomes a map; any other
--- list stays as it is.
-local function customdata_list_to_map(list)
-  for _, e in ipairs(list) do
-    if type(e) ~= "table" or type(e.property) ~= "string" then return list end
-  end
-  local map = {}
-  for _, e in ipairs(list) do map[e.property] = e.value end
-  return map
-end
-
--- ctx: "root" (the body's top value), "customer" (an element of the root's
--- data list or of a root list), "other". README items: "null", "customer",
--- "timestamps", "customData", "integers" (in compare).
-function normalise(v, ctx)
-  if v == NULL then return helpcrunch.null end            -- a list item (or the root)
-  if type(v) ~= "table" then return v end
-  if is_array(v) then
-    return normalise_list(v, ctx == "root" and "customer" or "other")
-  end
-  local out = {}
-  local customer = ctx == "root" or ctx == "customer"
-  for k, x in pairs(v) do
-    if x == NULL then
-      if customer and (k == "customData" or k == "tags") then out[k] = {} end   -- else absent
-    elseif customer and (k == "firstSeen" or k == "lastSeen") and type(x) == "string" then
-      out[k] = numeric_timestamp(x) and to_integer(x) or x
-    elseif customer and k == "customData" and type(x) == "table" and is_array(x) then
-      out[k] = customdata_list_to_map(normalise_list(x, "other"))
-    elseif ctx == "root" and k == "data" and type(x) == "table" and is_array(x) then
-      out[k] = normalise_list(x, "customer")
-    else
-      out[k] = normalise(x, "other")
-    end
-  end
-  return out
-end
-
--- ---- comparison ---------------------------------------------------------
-
--- Should the core have an integer where cjson has n? nil: either (cjson's
--- 2^63 came from 2^63 - 1, an integer, or from 2^63, a float).
-local function expect_integer(n)
-  if HAS_INTEGERS and math.type(n) == "integer" then return true end
-  if n == 0 and 1 / n < 0 then return false end        -- -0 is the float -0.0, as cjson
-  if math.abs(n) == TWO63 then return nil end
-  return n == math.floor(n) and math.abs(n) < TWO63
-end
-
--- nil when h (the core's value) equals n (normalised cjson value), else
--- the path and the difference. Numbers: equal as numbers, where an integer
--- from the core matches cjson's double of the same text; on 5.4 an
--- integral value within int64 must be an integer, anything else a float.
-local function compare(h, n, path)
-  if type(n) == "number" then
-    if type(h) ~= "number" then return path .. ": number expected, got " .. type(h) end
-    local same = h == n
-    if not same and HAS_INTEGERS and math.type(h) == "integer" then same = (h + 0.0) == n end
-    if not same then
-      return path .. (": %.17g vs cjson %.17g"):format(h, n)
-    end
-    if n == 0 and HAS_INTEGERS and math.type(h) == "float" and 1 / h ~= 1 / n then
-      return path .. ": the sign of zero differs"
-    end
-    if n == 0 and not HAS_INTEGERS and 1 / h ~= 1 / n then
-      return path .. ": the sign of zero differs"
-    end
-    local int = expect_integer(n)
-    if HAS_INTEGERS and int ~= nil then
-      local want = int and "integer" or "float"
-      if math.type(h) ~= want then return path .. ": " .. math.type(h) .. ", want " .. want end
-    end
-    return nil
-  end
-  if type(n) ~= "table" then
-    if h ~= n then return path .. (": %q vs cjson %q"):format(tostring(h), tostring(n)) end
-    return nil
-  end
-  if type(h) ~= "table" then return path .. ": table expected, got " .. type(h) end
-  for k, v in pairs(n) do
-    local d = compare(h[k], v, path .. "." .. tostring(k))
-    if d then return d end
-  end
-  for k in pairs(h) do
-    if n[k] == nil then return path .. "." .. tostring(k) .. ": not expected" end
-  end
-  return nil
-end
+local normalise, compare = model.normalise, model.compare
 
 local function check(text, label)
   local want = normalise(cjson.decode(text), "root")
