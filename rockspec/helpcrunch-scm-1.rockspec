@@ -42,7 +42,7 @@ external_dependencies = {
 build = {
   type = "command",
   build_command = "mkdir -p build/rock/helpcrunch && $(CC) $(CFLAGS) -std=c99 " ..
-    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) -I$(CRYPTO_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/hmac.c csrc/json_decode.c csrc/json_encode.c " ..
+    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) -I$(CRYPTO_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/hmac.c csrc/json_decode.c csrc/json_encode.c csrc/json_number.c " ..
     "$(LIBFLAG) -o build/rock/helpcrunch/core.so -L$(CURL_LIBDIR) -lcurl -L$(CRYPTO_LIBDIR) -lcrypto",
   install = {
     lib = { ["helpcrunch.core"] = "build/rock/helpcrunch/core.so" },
