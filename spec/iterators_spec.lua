@@ -263,3 +263,61 @@ describe("search:each", function()
     assert.equals(1, log[1].body.limit)
   end)
 end)
+
+describe("checkpoint and resume #mock", function()
+  local mock, client
+  local start, stop = H.serve({ customers = 600, seed = 12 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
+  before_each(function() mock:reset() end)
+
+  it("the search below matches enough customers for every case", function()
+    assert.is_true(client.customers:search():where("email", "~", "e"):count() > 200)
+  end)
+
+  -- Read `first` items, checkpoint, drop the iterator; churn; resume in a
+  -- "new process" (a new client) from a JSON round trip of the checkpoint.
+  local function split_read(q, first, churn, page_size)
+    local it = q:each { page_size = page_size }
+    local ids = {}
+    for _ = 1, first do ids[#ids + 1] = it().id end
+    local cp = it:checkpoint()
+    it:close()
+    mock:config { churn = churn }
+    local cjson = require "cjson"
+    cp = cjson.decode(cjson.encode(cp))
+    local c2 = H.client(mock)
+    local q2 = c2.customers:search():where("email", "~", "e")
+    for c in q2:each { page_size = page_size, resume = cp } do ids[#ids + 1] = c.id end
+    mock:config { churn = 0 }
+    c2:close()
+    return ids
+  end
+
+  for _, case in ipairs { { 150, 0, 40 }, { 1, 3, 40 }, { 40, 5, 40 }, { 39, 5, 40 }, { 77, 9, 25 } } do
+    it(("after %d items, with %d inserted ahead per page: every match once"):format(case[1], case[2]),
+      function()
+        local q = client.customers:search():where("email", "~", "e")
+        local before = {}
+        for c in q:each() do before[c.id] = true end
+        local ids = split_read(q, case[1], case[2], case[3])
+        local seen = {}
+        for _, id in ipairs(ids) do
+          assert.is_nil(seen[id], "yielded twice: " .. id)
+          seen[id] = true
+        end
+        for id in pairs(before) do assert.is_true(seen[id], "missing: " .. id) end
+      end)
+  end
+
+  it("a checkpoint is nil once the iteration ended; a bad one raises", function()
+    local it = client.customers:search():where("id", "=", 4994):each()
+    assert.is_table(it())
+    assert.is_nil(it())
+    assert.is_nil(it:checkpoint())
+    assert.has_error(function()
+      client.customers:search():each { resume = { anchor = 5 } }
+    end)
+  end)
+end)

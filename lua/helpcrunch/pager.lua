@@ -88,7 +88,7 @@ local DRIVE_EVERY = 16
 function M.new(o)
   -- One item of overlap needs pages of at least 2.
   local size = o.page_size < 2 and 2 or o.page_size
-  return setmetatable({
+  local self = setmetatable({
     client = o.client, request = o.request, extract = o.extract or M.data_total,
     size = size, max = o.max, prefetch = o.prefetch, method = o.method, path = o.path,
     queue = {},          -- pages requested, in order: {call, offset, limit}
@@ -102,6 +102,59 @@ function M.new(o)
     ahead = o.prefetch,  -- pages kept requested ahead now (see next_page)
     seen = {}, seen_old = {}, pages = 0,
   }, Pager)
+  if o.resume then self:restore(o.resume) end
+  return self
+end
+
+local function ids_of(items)
+  local ids = {}
+  for i = 1, #items do ids[i] = type(items[i]) == "table" and items[i].id or nil end
+  return ids
+end
+
+--- Where the iteration stands, to resume it later (in another process) with
+-- `resume = checkpoint`: a plain table of numbers (and lists of ids) that
+-- JSON can hold. Every item yielded before the checkpoint is never yielded
+-- again after it; every item not yet yielded that stays in the list is.
+-- @treturn table|nil `{ offset, anchor, last, done }`, or nil once the
+--   iteration has ended (nothing left to resume)
+function Pager:checkpoint()
+  if self.closed then return nil end
+  if not self.items then                -- no page taken yet: where it starts
+    return self.resumed or { offset = self.next_offset }
+  end
+  if self.idx > self.count then         -- this page is done: the next one's start
+    return { offset = self.cur_offset + self.count - 1, anchor = self.anchor,
+             last = ids_of(self.items) }
+  end
+  local done = {}
+  for i = self.from, self.idx - 1 do done[#done + 1] = type(self.items[i]) == "table" and self.items[i].id or nil end
+  local prev = self.prev
+  return { offset = prev.offset, anchor = prev.anchor, last = prev.last and ids_of(prev.last),
+           done = done }
+end
+
+-- Take up an iteration where a checkpoint left it.
+function Pager:restore(cp)
+  local function bad(why)
+    error("helpcrunch: resume must be a checkpoint (it:checkpoint()): " .. why, 4)
+  end
+  if type(cp) ~= "table" or type(cp.offset) ~= "number" or cp.offset < 0 then
+    bad("no offset")
+  end
+  for _, k in ipairs { "last", "done" } do
+    if cp[k] ~= nil and type(cp[k]) ~= "table" then bad(k .. " must be a list of ids") end
+  end
+  if (cp.anchor == nil) ~= (cp.last == nil) then bad("anchor and last go together") end
+  self.next_offset = cp.offset
+  self.resumed = cp
+  if cp.anchor ~= nil then
+    self.anchor = cp.anchor
+    local last = {}
+    for i, id in ipairs(cp.last) do last[i] = { id = id }; self.seen[id] = true end
+    self.last = last
+  end
+  for _, id in ipairs(cp.done or {}) do self.seen[id] = true end
 end
 
 -- Keep `want` pages requested ahead, never past the known total nor past
@@ -285,6 +338,8 @@ function Pager:accept(q, data, total, at)
     self.rereads = self.rereads + 1
     if self.rereads > MAX_REREADS then self:give_up(q.offset) end
   end
+  self.prev = { offset = q.offset, anchor = self.anchor, last = self.last }
+  self.cur_offset, self.from = q.offset, at + 1
   self.anchor, self.anchor_total = id_of(data[#data]), total
   self.last = data
   if self.anchor == nil and #data > 0 and not self.plain then

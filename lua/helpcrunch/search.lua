@@ -284,10 +284,11 @@ function Query:count()
   return page.total
 end
 
-local EACH_PARAMS = { page_size = true, prefetch = true }
+local EACH_PARAMS = { page_size = true, prefetch = true, resume = true }
 
 --- Every match, one by one, across pages; a failure raises the error.
--- @tparam[opt] table params `page_size` (1..100), `prefetch` (0..8)
+-- @tparam[opt] table params `page_size` (1..100), `prefetch` (0..8), `resume`
+--   (a checkpoint from `it:checkpoint()`: go on where that iteration was)
 function Query:each(params)
   util.check_self(self, Query, "query:each", 2)
   params = util.check_params("search:each", params, EACH_PARAMS, 2)
@@ -297,7 +298,7 @@ function Query:each(params)
   return pager.iterate {
     client = client, page_size = params.page_size or client.page_size, max = self.max,
     prefetch = params.prefetch or client.prefetch, extract = self.spec.extract,
-    method = "POST", path = self.spec.path,
+    method = "POST", path = self.spec.path, resume = params.resume,
     request = function(offset, limit) return q:call(offset, limit) end,
   }
 end
