@@ -23,11 +23,13 @@ PKG_CONFIG ?= pkg-config
 LUA_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
 CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null || curl-config --cflags 2>/dev/null)
 CURL_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || curl-config --libs 2>/dev/null)
+CRYPTO_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
-             $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS)
+             $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 LDFLAGS_SO := -shared
 
 SRCS  := $(wildcard csrc/*.c)
@@ -48,7 +50,7 @@ $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_SO) -o $@ $(OBJS) $(CURL_LIBS) $(LDFLAGS)
+	$(CC) $(LDFLAGS_SO) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
 
 # Only luaopen_helpcrunch_core may leave the shared object.
 check-exports: $(CORE)

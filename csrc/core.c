@@ -7,6 +7,7 @@
  *   core.encode(value)        -> JSON text (raises on what JSON can't hold)
  *   core.now()                -> monotonic seconds
  *   core.sleep(seconds)       -> plain blocking sleep (the default wait)
+ *   core.hmac_sha1(key, data) -> 40 hex digits (hmac.c, OpenSSL libcrypto)
  *   core.null                 -> stands for null inside arrays
  *   core.curl_version, core._VERSION
  */
@@ -64,6 +65,7 @@ static const luaL_Reg functions[] = {
   { "encode", core_encode },
   { "now", core_now },
   { "sleep", core_sleep },
+  { "hmac_sha1", hc_hmac_sha1 },
   { NULL, NULL }
 };
 

@@ -98,4 +98,9 @@ HC_HIDDEN const char *hc_curl_name(CURLcode rc);
 HC_HIDDEN void hc_client_open(lua_State *L);   /* registers metatables, leaves none */
 HC_HIDDEN int hc_client_new(lua_State *L);
 
+/* ---- hmac.c ------------------------------------------------------------- */
+
+/* core.hmac_sha1(key, data) -> 40 lowercase hex digits (OpenSSL libcrypto). */
+HC_HIDDEN int hc_hmac_sha1(lua_State *L);
+
 #endif

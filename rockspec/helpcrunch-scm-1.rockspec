@@ -12,8 +12,8 @@ description = {
     List, get, search and create HelpCrunch customers. A C core does the HTTP
     (libcurl, keep-alive) and decodes JSON straight into normalised Lua tables;
     a thin Lua layer adds iterators over all pages, a search builder, retries
-    and rate limiting. Needs only libcurl; the local test server is the
-    separate helpcrunch-mock rock.
+    and rate limiting. Needs libcurl and OpenSSL's libcrypto (webhook
+    signatures); the local test server is the separate helpcrunch-mock rock.
   ]],
   license = "MIT",
   labels = { "http", "api", "libcurl", "json" },
@@ -29,8 +29,11 @@ dependencies = {
 -- curl/curl.h in /usr/include/<triplet>, which the C compiler searches by itself. So on
 -- Debian and Ubuntu no variable is needed; for a libcurl elsewhere pass CURL_DIR=/prefix
 -- (or CURL_INCDIR/CURL_LIBDIR), which the build below uses.
+-- OpenSSL's libcrypto (HMAC-SHA1 for webhook signatures) is found the same way: Debian's
+-- libssl-dev; elsewhere CRYPTO_DIR=/prefix (or CRYPTO_INCDIR/CRYPTO_LIBDIR).
 external_dependencies = {
   CURL = { library = "curl" },
+  CRYPTO = { library = "crypto" },
 }
 -- A "command" build rather than "builtin": builtin copies the whole lua/ directory into
 -- the rock, which would ship the mock (and its LuaSocket needs) with the client. The
@@ -39,8 +42,8 @@ external_dependencies = {
 build = {
   type = "command",
   build_command = "mkdir -p build/rock/helpcrunch && $(CC) $(CFLAGS) -std=c99 " ..
-    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/json_decode.c csrc/json_encode.c " ..
-    "$(LIBFLAG) -o build/rock/helpcrunch/core.so -L$(CURL_LIBDIR) -lcurl",
+    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) -I$(CRYPTO_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/hmac.c csrc/json_decode.c csrc/json_encode.c " ..
+    "$(LIBFLAG) -o build/rock/helpcrunch/core.so -L$(CURL_LIBDIR) -lcurl -L$(CRYPTO_LIBDIR) -lcrypto",
   install = {
     lib = { ["helpcrunch.core"] = "build/rock/helpcrunch/core.so" },
     lua = {

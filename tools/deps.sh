@@ -3,7 +3,7 @@
 # name the missing ones and how to install them. Used by `make test`,
 # `make demo` and `make bench`.
 PKGS="gcc make pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
-libcurl4-openssl-dev lua-cjson lua-socket lua-busted lua-check lua-dkjson luarocks
+libcurl4-openssl-dev libssl-dev lua-cjson lua-socket lua-busted lua-check lua-dkjson luarocks
 valgrind curl"
 missing=""
 for p in $PKGS; do
