@@ -49,6 +49,7 @@ build = {
       ["helpcrunch.mock.search"] = "lua/helpcrunch/mock/search.lua",
       ["helpcrunch.mock.spawn"] = "lua/helpcrunch/mock/spawn.lua",
       ["helpcrunch.mock.store"] = "lua/helpcrunch/mock/store.lua",
+      ["helpcrunch.mock.webhooks"] = "lua/helpcrunch/mock/webhooks.lua",
     },
     bin = { ["helpcrunch-mock"] = "bin/helpcrunch-mock" },
   },

@@ -60,6 +60,7 @@ build = {
       ["helpcrunch.transport.curl"] = "lua/helpcrunch/transport/curl.lua",
       ["helpcrunch.transport.uv"] = "lua/helpcrunch/transport/uv.lua",
       ["helpcrunch.util"] = "lua/helpcrunch/util.lua",
+      ["helpcrunch.webhook"] = "lua/helpcrunch/webhook.lua",
     },
   },
 }

@@ -50,4 +50,8 @@ M.async = function(fn, done) return require("helpcrunch.async").run(fn, done) en
 --- Rate-limit stores: helpcrunch.ratelimit.memory(), .shdict(dict), .redis{...}
 M.ratelimit = require "helpcrunch.ratelimit"
 
+--- Webhooks: helpcrunch.webhook.verify(raw_body, signature, secret),
+-- .parse(raw_body, signature, secret), .sign(raw_body, secret)
+M.webhook = require "helpcrunch.webhook"
+
 return M

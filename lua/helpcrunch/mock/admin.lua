@@ -7,6 +7,7 @@ local store = require "helpcrunch.mock.store"
 local config = require "helpcrunch.mock.config"
 local faults = require "helpcrunch.mock.faults"
 local ratewindow = require "helpcrunch.mock.ratewindow"
+local webhooks = require "helpcrunch.mock.webhooks"
 
 local encode = json.encode
 local type, tonumber, ipairs, pairs = type, tonumber, ipairs, pairs
@@ -61,6 +62,7 @@ local ROUTES = {
     mock:reset()
     return reply_json(200, { ok = true, customers = mock.store:count() })
   end,
+  ["GET /_mock/events"] = function(mock) return reply_json(200, json.array(mock.events)) end,
   ["GET /_mock/count"] = function(mock)
     return reply_json(200, { customers = mock.store:count() })
   end,
@@ -77,6 +79,8 @@ local ROUTES = {
     return reply_json(200, list)
   end,
 }
+
+for route, handler in pairs(webhooks.ADMIN) do ROUTES[route] = handler end
 
 --- Answer a `/_mock/*` request.
 -- @tparam table mock

@@ -142,8 +142,10 @@ Server.__index = Server
 
 --- Create a server bound to host:port (port 0: any free port).
 -- @tparam table handler object with `:dispatch(req, conn)` returning a reply
---   `{status, body, ctype, headers, delay, action, interval, step}` and
---   `:on_connect(conn)`, `:on_close(conn)`
+--   `{status, body, ctype, headers, delay, action, interval, step}`,
+--   `:on_connect(conn)`, `:on_close(conn)`, and optionally `:background(now)` (work
+--   besides requests, never blocking: returns sockets to watch for reading and for
+--   writing, and the longest the loop may wait before calling it again)
 -- @tparam string host
 -- @tparam integer port
 -- @treturn table|nil server, or nil and an error message
@@ -318,8 +320,21 @@ function Server:step(timeout)
       if not conn.busy and not conn.closed then self:process(conn, now) end
     end
   end
+  -- Work of the handler's own (webhook deliveries): its sockets join the select.
+  local recvt = self.recvt
+  if self.handler.background then
+    local more_r, more_w, wait = self.handler:background(now)
+    if wait and wait < timeout then timeout = wait end
+    if more_r and #more_r > 0 then
+      local all = {}
+      for i = 1, #recvt do all[i] = recvt[i] end
+      for _, s in ipairs(more_r) do all[#all + 1] = s end
+      recvt = all
+    end
+    for _, s in ipairs(more_w or {}) do sendt[#sendt + 1] = s end
+  end
   if timeout < 0 then timeout = 0 end
-  local readable, writable = select(self.recvt, sendt, timeout)
+  local readable, writable = select(recvt, sendt, timeout)
   now = gettime()
   for _, s in ipairs(writable) do
     local conn = self.conns[s]

@@ -25,6 +25,7 @@
 --     log.lua         the request log (memory and --log file)
 --     config.lua      defaults, runtime configuration, POST /_mock/config
 --     admin.lua       the /_mock/* endpoints
+--     webhooks.lua    signed webhook deliveries: `webhooks.emit(mock, event, data)`
 --     cli.lua         the command line (bin/helpcrunch-mock)
 --     spawn.lua       start a mock process from a test and drive it
 --
@@ -52,6 +53,7 @@ local ratewindow = require "helpcrunch.mock.ratewindow"
 local churn = require "helpcrunch.mock.churn"
 local log = require "helpcrunch.mock.log"
 local admin = require "helpcrunch.mock.admin"
+local webhooks = require "helpcrunch.mock.webhooks"
 local cli = require "helpcrunch.mock.cli"
 
 local type, tonumber, ipairs, pairs = type, tonumber, ipairs, pairs
@@ -145,6 +147,8 @@ function Mock:reset()
   self.queue = {}
   self.search_cache, self.search_cache_n = {}, 0
   self.log:clear()
+  self.events = {}
+  webhooks.reset(self)
   self.stats = { requests = 0, connections = 0 }
   for conn in pairs(self.conns) do conn.counted = false end
 end
@@ -224,6 +228,13 @@ function Mock:dispatch(req, conn)
   if reply.action == "drop" and f.before then status = nil end
   self.log:record(req, conn, self.now(), status, auth, kind)
   return reply
+end
+
+--- Server hook: work besides requests (webhook deliveries), never blocking.
+-- @tparam number now
+-- @treturn table|nil sockets to watch for reading, for writing, and the longest wait
+function Mock:background(now)
+  return webhooks.pump(self, now)
 end
 
 --- Server hook: a connection was accepted.

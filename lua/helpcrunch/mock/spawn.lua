@@ -93,8 +93,14 @@ function M.start(opts)
   local root = module_root()
   local prefix = ""
   if root then
-    prefix = "-e " .. shell_quote(string.format("package.path=%q..package.path",
-      root .. "/?.lua;" .. root .. "/?/init.lua;"))
+    local code = string.format("package.path=%q..package.path",
+      root .. "/?.lua;" .. root .. "/?/init.lua;")
+    -- A checkout's build of helpcrunch.core for this interpreter (webhook signing).
+    local build = root .. "/../build/" .. lua:match("[^/]+$")
+    if file_exists(build .. "/helpcrunch/core.so") then
+      code = code .. string.format(";package.cpath=%q..package.cpath", build .. "/?.so;")
+    end
+    prefix = "-e " .. shell_quote(code)
   end
   local bin = opts.bin or M.find_bin()
   local run
@@ -223,6 +229,21 @@ function Mock:customer(id)
   if status ~= 200 then error("helpcrunch.mock.spawn: customer " .. id .. ": " .. status, 2) end
   return json.decode(text)
 end
+
+--- Send signed webhooks of the mock's events to a receiver, or read the deliveries.
+-- @tparam[opt] table cfg `{url =, secret =, events = {...}, max_attempts =, retry_ms =,
+--   timeout_ms =}` (see `POST /_mock/webhooks`); nil only reads; false stops them
+-- @treturn table the receiver and `deliveries` (see `GET /_mock/webhooks`)
+function Mock:webhooks(cfg)
+  if cfg == nil then return admin(self, "GET", "/_mock/webhooks") end
+  if cfg == false then return admin(self, "DELETE", "/_mock/webhooks") end
+  if cfg.events then cfg.events = json.array(cfg.events) end
+  return admin(self, "POST", "/_mock/webhooks", cfg)
+end
+
+--- The events `POST /v1/events` recorded since start or reset.
+-- @treturn table list of `{id, name, data, customer, createdAt}`
+function Mock:events() return admin(self, "GET", "/_mock/events") end
 
 --- Number of stored customers.
 -- @treturn integer
