@@ -369,15 +369,15 @@ function Customers:upsert(fields)
   if type(uid) ~= "string" or uid == "" then
     raise(fname .. ": userId (a non-empty string) is required: it finds the customer")
   end
-  local found, err = self:find { userId = uid }
-  if err then return nil, err end
+  local found, err = self:find { userId = uid }      -- (customer, count) | nil | (nil, err)
+  if found == nil and err ~= nil then return nil, err end
   if found then return patch_found(self, found, body) end
   local created, cerr = outcome(self.client:call("POST", "/customers", { body = body }))
   if created ~= nil then return created, true end
   if cerr.code == "invalid_userId_value" then
     -- Someone created it between the find and the create: update that one.
     found, err = self:find { userId = uid }
-    if err then return nil, err end
+    if found == nil and err ~= nil then return nil, err end
     if found then return patch_found(self, found, body) end
   end
   return nil, cerr

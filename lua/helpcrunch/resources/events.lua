@@ -87,7 +87,7 @@ function Events:track(args)
     id = math.tointeger and math.tointeger(id) or id
   else
     local found, err = self.client.customers:find { [key] = value }
-    if err then return nil, err end
+    if found == nil and err ~= nil then return nil, err end
     if not found then
       return nil, errors.new {
         kind = "not_found", code = "entity_not_found",
