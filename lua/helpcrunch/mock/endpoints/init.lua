@@ -8,4 +8,5 @@
 
 return {
   "helpcrunch.mock.endpoints.customers",
+  "helpcrunch.mock.endpoints.events",
 }
