@@ -511,6 +511,53 @@ describe("customer writes", function()
       raises(function() client.customers:upsert { userId = helpcrunch.null } end, "userId", "required")
     end)
 
+    it("garbage anywhere: a clear error or nil, err, never a raw Lua error", function()
+      local cyclic = {}
+      cyclic.self = cyclic
+      local GARBAGE = { false, true, 0, -1, 0 / 0, math.huge, 2 ^ 60, "", "\0", "x\255y",
+        string.rep("9", 40), {}, { {} }, cyclic, print, coroutine.create(print), io.stdout,
+        helpcrunch.null, { name = cyclic }, { tags = { cyclic } }, { customData = cyclic },
+        { customData = { a = cyclic } }, { [true] = 1 }, { 1, 2, 3 } }
+      local CALLS = {
+        function(g) return client.customers:update(g, { name = "x" }) end,
+        function(g) return client.customers:update(4994, g) end,
+        function(g) return client.customers:update(4994, { name = g }) end,
+        function(g) return client.customers:update(4994, { firstSeen = g }) end,
+        function(g) return client.customers:update(4994, { tags = { g } }) end,
+        function(g) return client.customers:update(4994, { customData = { k = g } }) end,
+        function(g) return client.customers:replace(4994, g) end,
+        function(g) return client.customers:delete(g) end,
+        function(g) return client.customers:add_tags(4994, g) end,
+        function(g) return client.customers:remove_tags(4994, { g }) end,
+        function(g) return client.customers:update_many(g) end,
+        function(g) return client.customers:update_many { g } end,
+        function(g) return client.customers:update_many { { id = g, name = "x" } } end,
+        function(g) return client.customers:find(g) end,
+        function(g) return client.customers:find { email = g } end,
+        function(g) return client.customers:upsert(g) end,
+        function(g) return client.customers:upsert { userId = g } end,
+        function(g) return client.events:track(g) end,
+        function(g) return client.events:track { customer = g, name = "x", data = { a = 1 } } end,
+        function(g) return client.events:track { customer = 4994, name = g, data = { a = 1 } } end,
+        function(g) return client.events:track { customer = 4994, name = "x", data = g } end,
+        function(g) return client.events:track { customer = 4994, name = "x", data = { a = g } } end,
+      }
+      for c, call in ipairs(CALLS) do
+        for gi, g in ipairs(GARBAGE) do
+          local ok, a, b = pcall(call, g)
+          local where = "call " .. c .. ", garbage " .. gi
+          if ok then
+            assert.truthy(a ~= nil or b == nil or helpcrunch.is_error(b), where)   -- find: nil
+          else
+            local msg = tostring(a)
+            assert.truthy(msg:find("customers:", 1, true) or msg:find("events:track", 1, true)
+              or msg:find("helpcrunch", 1, true), where .. ": " .. msg)
+            assert.falsy(msg:find("attempt to", 1, true), where .. ": " .. msg)
+          end
+        end
+      end
+    end)
+
     it("a dot instead of a colon", function()
       for _, f in ipairs { "update", "replace", "delete", "add_tags", "remove_tags", "update_many",
                            "find", "upsert" } do

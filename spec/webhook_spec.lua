@@ -89,6 +89,30 @@ describe("helpcrunch.webhook", function()
     end)
   end)
 
+  it("garbage in any argument: false/nil with a reason, or a clear error", function()
+    local GARBAGE = { false, 0, 0 / 0, "", "\0", ("\255"):rep(40), ("a"):rep(40), ("A"):rep(40),
+      string.rep("x", 100000), {}, print, coroutine.create(print), io.stdout, helpcrunch.null }
+    for _, f in ipairs { "verify", "parse", "sign" } do
+      for pos = 1, 3 do
+        for gi, g in ipairs(GARBAGE) do
+          local args = { VECTOR_BODY, VECTOR_SIG, VECTOR_KEY }
+          if f == "sign" then args = { VECTOR_BODY, VECTOR_KEY } end
+          if pos <= #args then
+            args[pos] = g
+            local ok, a, b = pcall(webhook[f], args[1], args[2], args[3])
+            local where = f .. " arg " .. pos .. " garbage " .. gi
+            if ok then
+              assert.truthy(a == false or a == true or type(a) == "string"
+                or (a == nil and helpcrunch.is_error(b)) or type(a) == "table", where)
+            else
+              assert.truthy(tostring(a):find("helpcrunch.webhook." .. f, 1, true), where .. ": " .. tostring(a))
+            end
+          end
+        end
+      end
+    end
+  end)
+
   describe("parse", function()
     local function parsed(body)
       local event, err = webhook.parse(body, webhook.sign(body, SECRET), SECRET)
