@@ -55,6 +55,7 @@ build = {
       ["helpcrunch.pipeline"] = "lua/helpcrunch/pipeline.lua",
       ["helpcrunch.ratelimit.init"] = "lua/helpcrunch/ratelimit/init.lua",
       ["helpcrunch.ratelimit.memory"] = "lua/helpcrunch/ratelimit/memory.lua",
+      ["helpcrunch.resources.customer_batch"] = "lua/helpcrunch/resources/customer_batch.lua",
       ["helpcrunch.resources.customer_fields"] = "lua/helpcrunch/resources/customer_fields.lua",
       ["helpcrunch.resources.customers"] = "lua/helpcrunch/resources/customers.lua",
       ["helpcrunch.resources.events"] = "lua/helpcrunch/resources/events.lua",
