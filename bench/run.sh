@@ -31,4 +31,9 @@ done
 echo
 lua5.4 bench/export_bench.lua 3 || exit 1
 echo
+luajit bench/transport_bench.lua 5 || exit 1
+echo
 lua5.4 bench/mock_bench.lua 3 || true
+
+echo
+lua5.4 bench/ratelimit_bench.lua 7 || true

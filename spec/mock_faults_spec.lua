@@ -262,6 +262,32 @@ describe("helpcrunch-mock queued faults", function()
     assert.is_true(gettime() - t0 >= 0.6)
   end)
 
+  it("hold keeps a response back until POST /_mock/release, serving the others", function()
+    m:fault { kind = "hold", path = "/v1/customers/4994" }
+    local held = m:connect(5)
+    finally(function() held:close() end)
+    assert(held:send("GET", "/v1/customers/4994", { token = "t" }))
+    local deadline = gettime() + 5
+    while m:held() == 0 and gettime() < deadline do socket.sleep(0.01) end
+    assert.are.equal(1, m:held())
+    assert.are.equal(200, raw(m, "GET", "/v1/customers?limit=1").status)
+    assert.are.equal(0, #socket.select({ held.sock }, nil, 0), "the held response was sent")
+    assert.are.equal(1, m:held())
+    assert.are.equal(1, m:release())
+    local res = assert(held:receive())
+    assert.are.equal(4994, json.decode(res.body).id)
+    assert.are.equal("hold", m:log()[1].fault)
+    assert.are.equal(0, m:held())
+    assert.are.equal(0, m:release())
+  end)
+
+  it("hold lets the response go by itself after delay_ms", function()
+    m:fault { kind = "hold", delay_ms = 50 }
+    local res = raw(m, "GET", "/v1/customers/4994")
+    assert.are.equal(200, res.status)
+    assert.are.equal(0, m:held())
+  end)
+
   it("refuses an unknown kind", function()
     local status, text = m:request("POST", "/_mock/fault", { kind = "teapot" })
     assert.are.equal(400, status)

@@ -6,7 +6,15 @@
 --
 -- @module helpcrunch
 
-local core = require "helpcrunch.core"
+-- The C core (helpcrunch/core.so): say plainly what is missing when it cannot load.
+local ok, core = pcall(require, "helpcrunch.core")
+if not ok then
+  error("helpcrunch: the C core helpcrunch.core (helpcrunch/core.so, built for this Lua: "
+    .. "`make LUA=luajit` gives build/luajit/helpcrunch/core.so, the one OpenResty needs; "
+    .. "it also needs libcurl) could not be loaded; add its directory to package.cpath "
+    .. "(in nginx: lua_package_cpath \"/path/to/build/luajit/?.so;;\"). The loader said: "
+    .. tostring(core), 0)
+end
 local errors = require "helpcrunch.errors"
 
 local M = {

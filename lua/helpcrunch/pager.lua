@@ -82,8 +82,10 @@ function M.new(o)
     planned = 0,         -- items the queued pages should bring past the anchor
     anchor = nil,        -- id of the last item of the last accepted page
     last = nil,          -- that page's items (nil before the first page)
+    anchor_total = nil,  -- that page's total
     total = nil, items = nil, idx = 1, count = 0,
     yielded = 0, rereads = 0, finished = false, closed = false, plain = false,
+    ahead = o.prefetch,  -- pages kept requested ahead now (see next_page)
     seen = {}, seen_old = {}, pages = 0,
   }, Pager)
 end
@@ -147,11 +149,10 @@ local function id_of(item)
   return type(item) == "table" and item.id or nil
 end
 
--- The anchor is gone (deleted, or its sort key changed): the last item of
--- data that was in the previous page stands in for it, provided the items
--- of the previous page found in data are in the previous page's order.
--- Everything between that item and where the anchor was belonged to the
--- previous page (yielded) or was inserted during the read.
+-- When the anchor is not in data: the last item of data that was in the
+-- previous page, provided the previous page's items found in data are in
+-- its order, and where the anchor would be in data if it were there
+-- (counting from that item). Returns nil when no such item is in data.
 local function stand_in(data, last)
   local pos = {}
   for i = 1, #last do
@@ -166,7 +167,8 @@ local function stand_in(data, last)
       prev, at = i, j
     end
   end
-  return at
+  if not at then return nil end
+  return at, at + (#last - prev)
 end
 
 function Pager:give_up(offset)
@@ -178,29 +180,37 @@ function Pager:give_up(offset)
   })
 end
 
--- The page does not continue the previous one: choose where to read again.
-function Pager:reread(q, data)
+-- The page does not continue the previous one: read again from `offset`,
+-- or from an offset judged from the page.
+function Pager:reread(q, data, total, offset)
   self.rereads = self.rereads + 1
   if self.rereads > MAX_REREADS then self:give_up(q.offset) end
-  -- Items yielded before (but none of the previous page) say the page is
-  -- behind the anchor (inserts pushed it on): move forward. Otherwise
-  -- (nothing, or only new items) it may be past the anchor (deletes pulled
-  -- it back, or it was answered before the previous page): step back.
-  local behind = false
-  for i = 1, #data do
-    local id = id_of(data[i])
-    if id ~= nil and (self.seen[id] or self.seen_old[id]) then behind = true break end
+  if not offset then
+    -- Items yielded before (but none of the previous page): the page is
+    -- behind the anchor (inserts pushed it on): move forward.
+    local behind = false
+    for i = 1, #data do
+      local id = id_of(data[i])
+      if id ~= nil and (self.seen[id] or self.seen_old[id]) then behind = true break end
+    end
+    if behind then
+      offset = q.offset + #data - 1
+    elseif total and self.anchor_total and total < self.anchor_total then
+      -- The list shrank since the previous page: deletes pulled the anchor back.
+      offset = q.offset - math.max(1, self.anchor_total - total)
+    elseif self.rereads == 1 then
+      -- Answered before the previous page (concurrent requests come back in
+      -- any order): the same offset, asked again now, in order.
+      offset = q.offset
+    else
+      offset = q.offset - (self.size - 1)
+    end
   end
-  local offset
-  if behind then
-    offset = q.offset + #data - 1
-  else
-    offset = q.offset - (self.size - 1)
-    if self.total and offset > self.total - 1 then offset = self.total - 1 end
-    if offset < 0 then offset = 0 end
-  end
+  if total and offset > total - 1 then offset = total - 1 end
+  if offset < 0 then offset = 0 end
   self:drop_queue()
   self.next_offset = offset
+  self.ahead = 1
 end
 
 -- Wait for the next page in order and accept it, or re-read.
@@ -213,53 +223,69 @@ function Pager:next_page()
     -- Once a page's bytes are in, the next ones are requested before these
     -- are decoded: the network overlaps the decoding (not before the first
     -- page: until its total is known, there may be nothing more to ask).
-    -- After a re-read, one page at a time until pages continue again.
+    -- How many pages ahead (`ahead`) starts at prefetch, drops to one page at
+    -- a time after a re-read (the listing is moving: concurrent pages would
+    -- come back out of order) and grows back by one per page accepted.
     local body, err = q.call:wait((self.prefetch > 0 and self.last) and function()
-      self:schedule(self.rereads > 0 and 1 or self.prefetch)
+      self:schedule(self.ahead)
       self.client:pump()
     end or nil)
     if body == nil then self:fail(err) end
     local data, total = self.extract(body)
     if not data then self:fail(not_a_page(self.method, self.path)) end
-    self.total = total
     local at = 0
     if self.last and not self.plain then
-      at = find(data, self.anchor) or stand_in(data, self.last)
+      at = find(data, self.anchor)
+      if not at then
+        local j, expect = stand_in(data, self.last)
+        if j and expect <= #data then
+          at = j                       -- the anchor is gone (deleted): j stands in
+        elseif j then                  -- the page ends before the anchor: go there
+          self:reread(q, data, total, q.offset + expect - 1)
+        else
+          self:reread(q, data, total)
+        end
+      end
     end
-    if not at then
-      self:reread(q, data)
-    else
-      -- Accepted: what follows `at` continues the listing.
-      self.planned = self.planned - q.brings
-      local at_end = #data == 0 or (total and q.offset + #data >= total)
-        or (not total and #data < q.limit)
-      if at < #data or at_end then
-        self.rereads = 0
-      else                               -- nothing new: inserts outran the read
-        self.rereads = self.rereads + 1
-        if self.rereads > MAX_REREADS then self:give_up(q.offset) end
-      end
-      self.anchor = id_of(data[#data])
-      self.last = data
-      if self.anchor == nil and #data > 0 and not self.plain then
-        -- Items without ids cannot anchor the next page: read on without
-        -- overlap (nothing to check or de-duplicate by); pages already
-        -- requested with overlap are asked again.
-        self.plain = true
-        self:drop_queue()
-      end
-      if at_end then
-        self.finished = true
-        self:drop_queue()
-      elseif #self.queue == 0 then
-        self.next_offset = q.offset + #data - (self.plain and 0 or 1)
-      end
-      self.items, self.idx, self.count = data, at + 1, #data
-      self:remember()
-      if not self.finished then self:schedule(self.prefetch) end
+    if at then
+      self:accept(q, data, total, at)
       return true
     end
   end
+end
+
+-- Take a page whose items after `at` continue the listing.
+function Pager:accept(q, data, total, at)
+  self.planned = self.planned - q.brings
+  self.total = total
+  -- The end: this page reaches the known total, or (no total) is short.
+  local at_end = #data == 0 or (total and q.offset + #data >= total)
+    or (not total and #data < q.limit)
+  if at < #data or at_end then
+    self.rereads = 0
+  else                                 -- nothing new: inserts outran the read
+    self.rereads = self.rereads + 1
+    if self.rereads > MAX_REREADS then self:give_up(q.offset) end
+  end
+  self.anchor, self.anchor_total = id_of(data[#data]), total
+  self.last = data
+  if self.anchor == nil and #data > 0 and not self.plain then
+    -- Items without ids cannot anchor the next page: read on without
+    -- overlap (nothing to check or de-duplicate by); pages already
+    -- requested with overlap are asked again.
+    self.plain = true
+    self:drop_queue()
+  end
+  if at_end then
+    self.finished = true
+    self:drop_queue()
+  elseif #self.queue == 0 then
+    self.next_offset = q.offset + #data - (self.plain and 0 or 1)
+  end
+  self.items, self.idx, self.count = data, at + 1, #data
+  self:remember()
+  if self.ahead < self.prefetch then self.ahead = self.ahead + 1 end
+  if not self.finished then self:schedule(self.ahead) end
 end
 
 -- A new page: every GENERATION_PAGES pages the older generation of ids goes.

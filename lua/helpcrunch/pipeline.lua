@@ -190,6 +190,12 @@ function Call:wait(on_transfer)
       local facts = c.transport:collect(self.req, self.decode)
       self.req = nil
       local seconds = c.clock.now() - self.started_at
+      -- What did not succeed is scrubbed before anything is cut from it (a
+      -- snippet ending inside the token would keep part of it).
+      local status = facts.status or 0
+      if facts.failure or facts.decode_error or status < 200 or status >= 300 then
+        c.scrub(facts)
+      end
       local err = errors.from_facts(facts, self.method, self.path)
       if not err then
         self:emit(facts.status, nil, seconds, nil)

@@ -73,6 +73,12 @@ local ROUTES = {
     mock.queue = {}
     return reply_json(200, { queued = 0 })
   end,
+  ["GET /_mock/held"] = function(mock)
+    return reply_json(200, { held = mock.server:held() })
+  end,
+  ["POST /_mock/release"] = function(mock)
+    return reply_json(200, { released = mock.server:release() })
+  end,
   ["GET /_mock/fault"] = function(mock)
     local list = json.array({})
     for i, f in ipairs(mock.queue) do list[i] = f end

@@ -21,6 +21,10 @@ M.FLAGS = {
     "kinds --fault-rate picks among: 500,502,429,drop,truncate,invalid_json (default all)" },
   { "--churn", "churn", "N",
     "after each list/search page, insert N customers sorting before all others (default 0)" },
+  { "--churn-delete", "churn_delete", "N",
+    "after each list/search page, delete N of the customers already served (default 0)" },
+  { "--jitter-ms", "jitter_ms", "J",
+    "handle each /v1 request after a random 0..J ms: concurrent requests in any order (default 0)" },
   { "--delay-ms", "delay_ms", "D", "delay every /v1 response by D milliseconds (default 0)" },
   { "--data", "data", "FILE.json", "serve the customers of this JSON array instead of generated ones" },
   { "--log", "log", "FILE", "append one JSON line per /v1 request to FILE (truncated at start)" },
@@ -54,7 +58,7 @@ function M.usage()
 end
 
 local NUMERIC = { port = true, customers = true, seed = true, fault_rate = true, churn = true,
-                  delay_ms = true, log_max = true }
+                  churn_delete = true, jitter_ms = true, delay_ms = true, log_max = true }
 
 --- Parse command-line arguments.
 -- @tparam table args list of strings

@@ -16,6 +16,7 @@ local M = {}
 M.DEFAULTS = {
   host = "127.0.0.1", port = 0, customers = 250, seed = 1, token = nil,
   rate_limit = nil, retry_after = nil, fault_rate = 0, faults = nil, churn = 0,
+  churn_delete = 0, jitter_ms = 0,
   delay_ms = 0, data = nil, log = nil, log_max = 100000, exit_with_parent = false,
 }
 
@@ -41,6 +42,8 @@ function M.initial(o)
     fault_rate = tonumber(o.fault_rate) or 0,
     faults = faults.parse(o.faults, faults.RANDOM) or faults.RANDOM,
     churn = floor(tonumber(o.churn) or 0),
+    churn_delete = floor(tonumber(o.churn_delete) or 0),
+    jitter_ms = tonumber(o.jitter_ms) or 0,
     delay_ms = tonumber(o.delay_ms) or 0,
   }
 end
@@ -51,7 +54,8 @@ end
 function M.view(c)
   return {
     fault_rate = c.fault_rate, faults = json.array(c.faults), delay_ms = c.delay_ms,
-    churn = c.churn, retry_after = c.retry_after == nil and null or c.retry_after,
+    churn = c.churn, churn_delete = c.churn_delete, jitter_ms = c.jitter_ms,
+    retry_after = c.retry_after == nil and null or c.retry_after,
     rate_limit = c.rate_limit and (c.rate_limit.n .. "/" .. c.rate_limit.per) or false,
   }
 end
@@ -78,7 +82,7 @@ function M.apply(c, body)
     if not f then return err or "faults must be a list" end
     new.faults = f
   end
-  for _, k in ipairs({ "fault_rate", "delay_ms", "churn" }) do
+  for _, k in ipairs({ "fault_rate", "delay_ms", "churn", "churn_delete", "jitter_ms" }) do
     if body[k] ~= nil then
       local n = tonumber(body[k])
       if not n or n < 0 then return k .. " must be a number >= 0" end
@@ -91,6 +95,7 @@ function M.apply(c, body)
     c[k] = v
   end
   if new.churn then c.churn = floor(new.churn) end
+  if new.churn_delete then c.churn_delete = floor(new.churn_delete) end
   return nil, new.rate_limit ~= nil
 end
 

@@ -143,6 +143,7 @@ function Mock:reset()
   self.config = config.initial(o)
   self.fault_rng = prng.new(o.seed, 2)
   self.churn_rng = prng.new(o.seed, 3)
+  self.jitter_rng = prng.new(o.seed, 4)
   self.window = ratewindow.new()
   self.queue = {}
   self.search_cache, self.search_cache_n = {}, 0
@@ -190,11 +191,24 @@ end
 -- @tparam string key "id", "first" or "last"
 -- @tparam string dir "asc" or "desc"
 -- @tparam table|nil template for search: a record that matched
-function Mock:after_page(key, dir, template)
-  churn.after_page(self, key, dir, template)
+-- @tparam[opt] table list the ordered records the page was cut from
+-- @tparam[opt] integer served how many of them the page reached
+function Mock:after_page(key, dir, template, list, served)
+  churn.after_page(self, key, dir, template, list, served)
 end
 
 -- Dispatch -------------------------------------------------------------------------
+
+--- Server hook: seconds to hold a complete request before handling it. With
+-- `jitter_ms`, each /v1 request waits a random 0..jitter_ms, so requests that arrive
+-- together on several connections are handled (and see the data) in any order.
+-- @tparam table req parsed request
+-- @treturn number seconds (0: now)
+function Mock:defer(req)
+  local j = self.config.jitter_ms
+  if j <= 0 or req.path:sub(1, 4) ~= "/v1/" then return 0 end
+  return self.jitter_rng:float() * j / 1000
+end
 
 --- Called by the server for each complete request.
 -- @tparam table req parsed request
@@ -223,6 +237,7 @@ function Mock:dispatch(req, conn)
   end
   local delay = self.config.delay_ms
   if kind == "delay" then delay = delay + (tonumber(f.delay_ms) or 1000) end
+  if kind == "hold" then delay = delay + (tonumber(f.delay_ms) or 30000) end   -- at the latest
   reply.delay = delay / 1000
   local status = reply.status
   if reply.action == "drop" and f.before then status = nil end

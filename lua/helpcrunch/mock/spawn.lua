@@ -23,6 +23,7 @@ local FLAGS = {
   { "host", "--host" }, { "customers", "--customers" }, { "seed", "--seed" },
   { "token", "--token" }, { "rate_limit", "--rate-limit" }, { "retry_after", "--retry-after" },
   { "fault_rate", "--fault-rate" }, { "faults", "--faults" }, { "churn", "--churn" },
+  { "churn_delete", "--churn-delete" }, { "jitter_ms", "--jitter-ms" },
   { "delay_ms", "--delay-ms" }, { "data", "--data" }, { "log", "--log" },
   { "log_max", "--log-max" },
 }
@@ -216,6 +217,14 @@ end
 --   interval_ms, bytes}`
 -- @treturn table `{queued = n}`
 function Mock:fault(f) return admin(self, "POST", "/_mock/fault", f) end
+
+--- The number of responses a `hold` fault keeps back now.
+-- @treturn integer
+function Mock:held() return admin(self, "GET", "/_mock/held").held end
+
+--- Send every response held by a `hold` fault now.
+-- @treturn integer how many were released
+function Mock:release() return admin(self, "POST", "/_mock/release").released end
 
 --- Drop every queued fault.
 function Mock:clear_faults() return admin(self, "DELETE", "/_mock/fault") end

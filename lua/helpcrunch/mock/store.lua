@@ -317,16 +317,16 @@ function Store:touch(rec)
   self.orders = {}
 end
 
---- Delete a customer (its id is never given again: new ids stay above `max_id`).
+--- Remove the customer with this id (a no-op when there is none).
 -- @tparam integer id
 -- @treturn table|nil the removed record
 function Store:remove(id)
   local rec = self.by_id[id]
   if not rec then return nil end
-  for i, r in ipairs(self.recs) do
-    if r == rec then table.remove(self.recs, i) break end
-  end
   self.by_id[id] = nil
+  for i = #self.recs, 1, -1 do
+    if self.recs[i] == rec then table.remove(self.recs, i) break end
+  end
   self.version = self.version + 1
   self.orders = {}
   return rec

@@ -20,9 +20,31 @@
 
 local M = {}
 
+--- Seconds every store keeps between the oldest start of a full window and
+-- the next start (a window is `per + MARGIN`): requests reach the server a
+-- little after they start, and this much arrival jitter never puts
+-- `requests + 1` of them into the server's window. The shared stores take
+-- a `margin` option for sharers whose paths to the API differ more.
+M.MARGIN = 0.02
+
 --- This client only (the default): a sliding log in this process.
 function M.memory()
   return require("helpcrunch.ratelimit.memory").new()
+end
+
+--- Every worker of one nginx: the log in a lua_shared_dict.
+-- @param dict `ngx.shared.NAME`
+-- @tparam[opt] table opts `key` (prefix of its keys, default "helpcrunch"),
+--   `margin` (seconds), `clock` (a function returning seconds; default nginx's)
+function M.shdict(dict, opts)
+  return require("helpcrunch.ratelimit.shdict").new(dict, opts)
+end
+
+--- Every process on every machine: the log in Redis.
+-- @tparam table opts `host`, `port`, `password`, `username`, `db`, `key`,
+--   `timeout`, `margin`, `clock` (see helpcrunch.ratelimit.redis)
+function M.redis(opts)
+  return require("helpcrunch.ratelimit.redis").new(opts)
 end
 
 return M

@@ -5,15 +5,12 @@
 -- default; give one store to several clients to share it in a process.
 -- @module helpcrunch.ratelimit.memory
 
+local MARGIN = require("helpcrunch.ratelimit").MARGIN
+
 local M = {}
 
 local Store = {}
 Store.__index = Store
-
--- Requests reach the server a little after they start; keep this much
--- between the oldest start and the window's end so arrival jitter never
--- puts requests+1 of them into the server's window.
-local MARGIN = 0.02
 
 function M.new()
   return setmetatable({ log = {}, head = 1, count = 0, size = nil, held_until = -math.huge },

@@ -48,7 +48,7 @@ local function list(mock, req)
   if #errs > 0 then return GET.bad_request(errs) end
   local recs = mock.store:ordered(key, dir)
   local res = { status = 200, body = replies.page(recs, offset, limit, #recs, encoded) }
-  mock:after_page(key, dir, nil)
+  mock:after_page(key, dir, nil, recs, math.min(#recs, offset + limit))
   return res
 end
 
@@ -65,7 +65,8 @@ local function run_search(mock, req)
   if not q then return POST.bad_request(errs) end
   local recs = mock:search(q)
   local res = { status = 200, body = replies.page(recs, q.offset, q.limit, #recs, encoded) }
-  mock:after_page(q.key, q.dir, recs[q.offset + 1] or recs[1])
+  mock:after_page(q.key, q.dir, recs[q.offset + 1] or recs[1], recs,
+    math.min(#recs, q.offset + q.limit))
   return res
 end
 
