@@ -111,3 +111,20 @@ clean:
 rockspec:
 	@sh tools/rockspec.sh helpcrunch
 	@sh tools/rockspec.sh helpcrunch-mock
+
+# ---- fuzzing (issue 11) ----
+# The JSON code's libFuzzer targets and allocation-failure sweep; the logic is
+# in tools/fuzz.sh and tools/alloc-json.sh.
+.PHONY: fuzz fuzz-minimize alloc-json
+
+# FUZZ_SECONDS=N bounds the run (default 240, both targets).
+fuzz:
+	@sh tools/fuzz.sh
+
+# fuzz, then merge what was found into fuzz/corpus/ (minimised).
+fuzz-minimize:
+	@FUZZ_MINIMIZE=1 sh tools/fuzz.sh
+
+# Every allocation of the JSON code made to fail in turn, under ASan.
+alloc-json:
+	@sh tools/alloc-json.sh

@@ -42,7 +42,7 @@ external_dependencies = {
 build = {
   type = "command",
   build_command = "mkdir -p build/rock/helpcrunch && $(CC) $(CFLAGS) -std=c99 " ..
-    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) -I$(CRYPTO_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/hmac.c csrc/json_decode.c csrc/json_encode.c " ..
+    "-D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) -I$(CURL_INCDIR) -I$(CRYPTO_INCDIR) csrc/client.c csrc/core.c csrc/customer.c csrc/errors.c csrc/hmac.c csrc/json_decode.c csrc/json_encode.c csrc/json_number.c " ..
     "$(LIBFLAG) -o build/rock/helpcrunch/core.so -L$(CURL_LIBDIR) -lcurl -L$(CRYPTO_LIBDIR) -lcrypto",
   install = {
     lib = { ["helpcrunch.core"] = "build/rock/helpcrunch/core.so" },
@@ -51,6 +51,8 @@ build = {
       ["helpcrunch.client"] = "lua/helpcrunch/client.lua",
       ["helpcrunch.errors"] = "lua/helpcrunch/errors.lua",
       ["helpcrunch.init"] = "lua/helpcrunch/init.lua",
+      ["helpcrunch.normalize"] = "lua/helpcrunch/normalize.lua",
+      ["helpcrunch.nvim"] = "lua/helpcrunch/nvim.lua",
       ["helpcrunch.pager"] = "lua/helpcrunch/pager.lua",
       ["helpcrunch.pipeline"] = "lua/helpcrunch/pipeline.lua",
       ["helpcrunch.ratelimit.ffisock"] = "lua/helpcrunch/ratelimit/ffisock.lua",
@@ -59,10 +61,17 @@ build = {
       ["helpcrunch.ratelimit.redis"] = "lua/helpcrunch/ratelimit/redis.lua",
       ["helpcrunch.ratelimit.resp"] = "lua/helpcrunch/ratelimit/resp.lua",
       ["helpcrunch.ratelimit.shdict"] = "lua/helpcrunch/ratelimit/shdict.lua",
+      ["helpcrunch.resources.agents"] = "lua/helpcrunch/resources/agents.lua",
+      ["helpcrunch.resources.applications"] = "lua/helpcrunch/resources/applications.lua",
+      ["helpcrunch.resources.base"] = "lua/helpcrunch/resources/base.lua",
+      ["helpcrunch.resources.chats"] = "lua/helpcrunch/resources/chats.lua",
       ["helpcrunch.resources.customer_batch"] = "lua/helpcrunch/resources/customer_batch.lua",
       ["helpcrunch.resources.customer_fields"] = "lua/helpcrunch/resources/customer_fields.lua",
       ["helpcrunch.resources.customers"] = "lua/helpcrunch/resources/customers.lua",
+      ["helpcrunch.resources.departments"] = "lua/helpcrunch/resources/departments.lua",
       ["helpcrunch.resources.events"] = "lua/helpcrunch/resources/events.lua",
+      ["helpcrunch.resources.messages"] = "lua/helpcrunch/resources/messages.lua",
+      ["helpcrunch.resources.organization"] = "lua/helpcrunch/resources/organization.lua",
       ["helpcrunch.search"] = "lua/helpcrunch/search.lua",
       ["helpcrunch.transport.curl"] = "lua/helpcrunch/transport/curl.lua",
       ["helpcrunch.transport.ngx"] = "lua/helpcrunch/transport/ngx.lua",

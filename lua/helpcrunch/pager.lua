@@ -258,9 +258,12 @@ end
 function Pager:accept(q, data, total, at)
   self.planned = self.planned - q.brings
   self.total = total
-  -- The end: this page reaches the known total, or (no total) is short.
+  -- The end: this page reaches the known total, or it is short and nothing
+  -- follows the anchor in it (a total that over-counts cannot keep the read
+  -- going), or (no total) it is short.
+  local short = #data < q.limit
   local at_end = #data == 0 or (total and q.offset + #data >= total)
-    or (not total and #data < q.limit)
+    or (short and (not total or at == #data))
   if at < #data or at_end then
     self.rereads = 0
   else                                 -- nothing new: inserts outran the read

@@ -64,7 +64,8 @@ local ROUTES = {
   end,
   ["GET /_mock/events"] = function(mock) return reply_json(200, json.array(mock.events)) end,
   ["GET /_mock/count"] = function(mock)
-    return reply_json(200, { customers = mock.store:count() })
+    local chats, messages = mock.conv:count()
+    return reply_json(200, { customers = mock.store:count(), chats = chats, messages = messages })
   end,
   ["GET /_mock/config"] = function(mock) return reply_json(200, config.view(mock.config)) end,
   ["POST /_mock/config"] = set_config,
@@ -100,6 +101,15 @@ function M.handle(mock, req)
     local rec = mock.store:get(tonumber(id))
     if not rec then return reply_json(404, { error = "no such customer" }) end
     return reply_json(200, store.raw(rec))
+  end
+  id = req.path:match("^/_mock/chats/(%d+)$")
+  if id and req.method == "GET" then
+    local chat = mock.conv:get(tonumber(id))
+    if not chat then return reply_json(404, { error = "no such chat" }) end
+    local view = mock.conv:chat_view(chat)
+    view.status_canonical = chat.status
+    view.messages = #mock.conv.messages[chat.id]
+    return reply_json(200, view)
   end
   return reply_json(404, { error = "unknown admin endpoint" })
 end

@@ -16,8 +16,12 @@
 --     endpoints/      one module per API resource, each exporting its `routes`;
 --       init.lua      THE list of endpoint modules (the only place that names them)
 --       customers.lua GET/POST /v1/customers, POST /v1/customers/search, GET .../{id}
+--       chats.lua     /v1/chats: list, get, search, create, PUT status/assignee/...
+--       messages.lua  GET /v1/chats/{id}/messages, POST /v1/messages
+--       team.lua      /v1/agents, /v1/departments, /v1/applications, /v1/organization
 --     replies.lua     error bodies, the error dialects, pages, reading a JSON body
 --     store.lua       the customers and their orders; data.lua the seeded data set;
+--     chatstore.lua   chats, messages and the team (conversations.lua: their seeded data);
 --     search.lua      search filters; json.lua, prng.lua the encoder and generator
 --     faults.lua      which request gets a fault and what the fault does
 --     ratewindow.lua  the sliding-window rate limit and Retry-After
@@ -44,6 +48,7 @@ local json = require "helpcrunch.mock.json"
 local prng = require "helpcrunch.mock.prng"
 local data = require "helpcrunch.mock.data"
 local store_mod = require "helpcrunch.mock.store"
+local chatstore = require "helpcrunch.mock.chatstore"
 local search = require "helpcrunch.mock.search"
 local router = require "helpcrunch.mock.router"
 local http = require "helpcrunch.mock.http"
@@ -73,7 +78,7 @@ local Mock = {}
 Mock.__index = Mock
 
 --- Create a mock (not yet listening).
--- @tparam table opts any of `M.DEFAULTS` (`customers`, `seed`, `token`, `rate_limit`
+-- @tparam table opts any of `M.DEFAULTS` (`customers`, `chats`, `seed`, `token`, `rate_limit`
 --   ("N/S"), `retry_after`, `fault_rate`, `faults`, `churn`, `delay_ms`, `data` (a file
 --   name), `log` (a file name), `host`, `port`, `log_max`)
 -- @treturn table|nil mock, or nil and an error message
@@ -140,6 +145,7 @@ function Mock:reset()
   end
   self.store = store_mod.new(entries)
   self.store:warm()
+  self.conv = chatstore.new(self.store, o.seed, o.chats and floor(o.chats))
   self.config = config.initial(o)
   self.fault_rng = prng.new(o.seed, 2)
   self.churn_rng = prng.new(o.seed, 3)

@@ -20,7 +20,7 @@ local M = {}
 
 -- Options of `start` that become command-line flags.
 local FLAGS = {
-  { "host", "--host" }, { "customers", "--customers" }, { "seed", "--seed" },
+  { "host", "--host" }, { "customers", "--customers" }, { "chats", "--chats" }, { "seed", "--seed" },
   { "token", "--token" }, { "rate_limit", "--rate-limit" }, { "retry_after", "--retry-after" },
   { "fault_rate", "--fault-rate" }, { "faults", "--faults" }, { "churn", "--churn" },
   { "churn_delete", "--churn-delete" }, { "jitter_ms", "--jitter-ms" },
@@ -236,6 +236,17 @@ function Mock:customer(id)
   local status, text = self:request("GET", "/_mock/customers/" .. tostring(id))
   if status == 404 then return nil end
   if status ~= 200 then error("helpcrunch.mock.spawn: customer " .. id .. ": " .. status, 2) end
+  return json.decode(text)
+end
+
+--- A stored chat as the API serves it, plus `status_canonical` and `messages` (how many),
+-- or nil.
+-- @tparam integer id
+-- @treturn table|nil
+function Mock:chat(id)
+  local status, text = self:request("GET", "/_mock/chats/" .. tostring(id))
+  if status == 404 then return nil end
+  if status ~= 200 then error("helpcrunch.mock.spawn: chat " .. id .. ": " .. status, 2) end
   return json.decode(text)
 end
 

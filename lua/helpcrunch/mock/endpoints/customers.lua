@@ -19,8 +19,8 @@ local type, tonumber, ipairs = type, tonumber, ipairs
 local floor = math.floor
 local encoded = store.encoded
 
-local GET, POST = replies.dialects.get, replies.dialects.post
-local NOT_FOUND = replies.errors_body({ { "entity_not_found", "Customer not found" } })
+local dialect_of = replies.dialect_of
+local NOT_FOUND = { { "entity_not_found", "Customer not found" } }
 
 local M = {}
 
@@ -45,24 +45,25 @@ local function list(mock, req)
     if o == "asc" or o == "desc" then dir = o
     else errs[#errs + 1] = { "validation_error", "order value is invalid" } end
   end
-  if #errs > 0 then return GET.bad_request(errs) end
+  if #errs > 0 then return dialect_of(mock, req).bad_request(errs) end
   local recs = mock.store:ordered(key, dir)
   local res = { status = 200, body = replies.page(recs, offset, limit, #recs, encoded) }
   mock:after_page(key, dir, nil, recs, math.min(#recs, offset + limit))
   return res
 end
 
-local function get(mock, _, id)
+local function get(mock, req, id)
   local rec = id:find("^%d+$") and mock.store:get(tonumber(id))
-  if not rec then return { status = 404, body = NOT_FOUND } end
+  if not rec then return dialect_of(mock, req).reply(404, NOT_FOUND) end
   return { status = 200, body = encoded(rec, true) }
 end
 
 local function run_search(mock, req)
-  local body, bad = replies.json_object(req, POST)
+  local d = dialect_of(mock, req)
+  local body, bad = replies.json_object(req, d)
   if not body then return bad end
   local q, errs = search.compile(body)
-  if not q then return POST.bad_request(errs) end
+  if not q then return d.bad_request(errs) end
   local recs = mock:search(q)
   local res = { status = 200, body = replies.page(recs, q.offset, q.limit, #recs, encoded) }
   mock:after_page(q.key, q.dir, recs[q.offset + 1] or recs[1], recs,
@@ -72,8 +73,6 @@ end
 
 -- ---- writes ----------------------------------------------------------------------
 
-local NOT_FOUND_W = replies.errors_body({ replies.INVALID_REQUEST,
-                                          { "entity_not_found", "Customer not found" } })
 local TAKEN = { "invalid_userId_value", "This userId is already taken." }
 
 local function emit(mock, c, names)
@@ -81,13 +80,14 @@ local function emit(mock, c, names)
 end
 
 local function create(mock, req)
-  local body, bad = replies.json_object(req, POST)
+  local d = dialect_of(mock, req)
+  local body, bad = replies.json_object(req, d)
   if not body then return bad end
   local e, errs = input.new_customer(mock, body, mock.now())
-  if not e then return POST.bad_request(errs) end
+  if not e then return d.bad_request(errs) end
   local uid = e.customer.userId
   if type(uid) == "string" and mock.store:find_user(uid) then
-    return POST.bad_request({ TAKEN })
+    return d.bad_request({ TAKEN })
   end
   e.customer.id = mock.store.max_id + 1
   local rec = mock.store:add(e)
@@ -111,21 +111,22 @@ end
 -- PATCH (mode "patch") or PUT ("put") /customers/{id}.
 local function update(mode)
   return function(mock, req, id)
+    local d = dialect_of(mock, req)
     local rec = find(mock, id)
-    if not rec then return { status = 404, body = NOT_FOUND_W } end
-    local body, bad = replies.json_object(req, POST)
+    if not rec then return d.reply(404, NOT_FOUND) end
+    local body, bad = replies.json_object(req, d)
     if not body then return bad end
     local errs = {}
     local ch = input.read(mock, body, errs)
-    if #errs > 0 then return POST.bad_request(errs) end
-    if input.userid_taken(mock, ch, rec) then return POST.bad_request({ TAKEN }) end
+    if #errs > 0 then return d.bad_request(errs) end
+    if input.userid_taken(mock, ch, rec) then return d.bad_request({ TAKEN }) end
     return { status = 200, body = encoded(change(mock, rec, ch, mode)) }
   end
 end
 
-local function delete(mock, _, id)
+local function delete(mock, req, id)
   local rec = find(mock, id)
-  if not rec then return { status = 404, body = NOT_FOUND_W } end
+  if not rec then return dialect_of(mock, req).reply(404, NOT_FOUND) end
   mock.store:remove(rec.id)
   emit(mock, rec.c, { "customer.deleted" })
   return { status = 200, body = '"Ok"' }
@@ -134,16 +135,17 @@ end
 -- PUT (add) or DELETE (remove) /customers/{id}/tags with {"tags": [...]}.
 local function tags(add)
   return function(mock, req, id)
+    local d = dialect_of(mock, req)
     local rec = find(mock, id)
-    if not rec then return { status = 404, body = NOT_FOUND_W } end
-    local body, bad = replies.json_object(req, POST)
+    if not rec then return d.reply(404, NOT_FOUND) end
+    local body, bad = replies.json_object(req, d)
     if not body then return bad end
     if not search.is_list(body.tags) or #body.tags == 0 then
-      return POST.bad_request({ { "tags", search.MSG.blank } })
+      return d.bad_request({ { "tags", search.MSG.blank } })
     end
     local errs = {}
     local given = input.read_tags(mock, body.tags, errs)
-    if #errs > 0 then return POST.bad_request(errs) end
+    if #errs > 0 then return d.bad_request(errs) end
     local wanted = {}
     for _, t in ipairs(given) do wanted[t.name] = true end
     local old, new = rec.c.tags, array({})
@@ -175,12 +177,13 @@ local MAX_BATCH = 10
 -- PATCH, all or nothing: any bad item is a 400 and any unknown id a 404 for the whole
 -- request; 200 is the list of updated customers in request order.
 local function batch(mock, req)
+  local d = dialect_of(mock, req)
   local items = req.body ~= "" and json.decode(req.body) or nil
   if type(items) ~= "table" or not search.is_list(items) then
-    return POST.bad_request({ { "body", "This value should be of type array." } })
+    return d.bad_request({ { "body", "This value should be of type array." } })
   end
   if #items == 0 or #items > MAX_BATCH then
-    return POST.bad_request({ { "validation_error",
+    return d.bad_request({ { "validation_error",
       "The batch must hold from 1 to " .. MAX_BATCH .. " customers." } })
   end
   local errs, plans = {}, {}
@@ -198,15 +201,15 @@ local function batch(mock, req)
       plans[i] = { id = tonumber(cid), ch = input.read(mock, item, errs, at .. ".") }
     end
   end
-  if #errs > 0 then return POST.bad_request(errs) end
+  if #errs > 0 then return d.bad_request(errs) end
   local claimed = {}
   for _, p in ipairs(plans) do
     p.rec = mock.store:get(p.id)
-    if not p.rec then return { status = 404, body = NOT_FOUND_W } end
+    if not p.rec then return d.reply(404, NOT_FOUND) end
     local uid = p.ch.set.userId
     if input.userid_taken(mock, p.ch, p.rec) or (type(uid) == "string" and claimed[uid] and
        claimed[uid] ~= p.rec) then
-      return POST.bad_request({ TAKEN })
+      return d.bad_request({ TAKEN })
     end
     if type(uid) == "string" then claimed[uid] = p.rec end
   end

@@ -14,9 +14,7 @@ local replies = require "helpcrunch.mock.replies"
 
 local type, tonumber, pairs, floor = type, tonumber, pairs, math.floor
 
-local POST = replies.dialects.post
-local NOT_FOUND = replies.errors_body({ replies.INVALID_REQUEST,
-                                        { "entity_not_found", "Customer not found" } })
+local NOT_FOUND = { { "entity_not_found", "Customer not found" } }
 local DATA_INVALID = "data value is invalid"
 
 local M = {}
@@ -34,7 +32,8 @@ local function check_data(d, errs)
 end
 
 local function track(mock, req)
-  local body, bad = replies.json_object(req, POST)
+  local d = replies.dialect_of(mock, req)
+  local body, bad = replies.json_object(req, d)
   if not body then return bad end
   local errs = {}
   local name, cid = body.name, body.customer
@@ -48,9 +47,9 @@ local function track(mock, req)
     errs[#errs + 1] = { "customer", search.MSG.numeric }
   end
   check_data(body.data, errs)
-  if #errs > 0 then return POST.bad_request(errs) end
+  if #errs > 0 then return d.bad_request(errs) end
   local id = tonumber(cid)
-  if not mock.store:get(id) then return { status = 404, body = NOT_FOUND } end
+  if not mock.store:get(id) then return d.reply(404, NOT_FOUND) end
   local now = floor(mock.now())
   local event = { id = 168990409 + #mock.events, name = name, data = body.data,
                   customer = id, createdAt = now }
