@@ -128,3 +128,10 @@ fuzz-minimize:
 # Every allocation of the JSON code made to fail in turn, under ASan.
 alloc-json:
 	@sh tools/alloc-json.sh
+
+# Every allocation of a create/get/list/all/close cycle (Lua's and libcurl's)
+# made to fail in turn, under ASan and UBSan; and the module loaded from two
+# threads at once.
+.PHONY: alloc-client
+alloc-client:
+	@sh tools/alloc-client.sh

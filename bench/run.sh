@@ -37,3 +37,6 @@ lua5.4 bench/mock_bench.lua 3 || true
 
 echo
 lua5.4 bench/ratelimit_bench.lua 7 || true
+
+echo
+lua5.4 bench/wait_bench.lua 2 || true

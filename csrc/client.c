@@ -425,30 +425,37 @@ static int client_close(lua_State *L) {
   return 0;
 }
 
-static void set_common(hc_client *c, hc_request *r, CURL *e) {
-  curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)r);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)r);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");      /* every encoding curl has */
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);       /* a 3xx is an error */
+/* Set the options every request has. Options that copy a string can fail
+ * (out of memory): the first failure is returned, and the request must not
+ * go out half configured (a URL that failed to copy is not the URL asked). */
+static CURLcode set_common(hc_client *c, hc_request *r, CURL *e) {
+  CURLcode rc = CURLE_OK;
+#define HC_SET(opt, val) do { CURLcode x_ = curl_easy_setopt(e, opt, val); \
+                              if (rc == CURLE_OK) rc = x_; } while (0)
+  HC_SET(CURLOPT_PRIVATE, (void *)r);
+  HC_SET(CURLOPT_NOSIGNAL, 1L);
+  HC_SET(CURLOPT_WRITEFUNCTION, on_body);
+  HC_SET(CURLOPT_WRITEDATA, (void *)r);
+  HC_SET(CURLOPT_HEADERFUNCTION, on_header);
+  HC_SET(CURLOPT_HEADERDATA, (void *)r);
+  HC_SET(CURLOPT_ERRORBUFFER, r->errbuf);
+  HC_SET(CURLOPT_ACCEPT_ENCODING, "");           /* every encoding curl has */
+  HC_SET(CURLOPT_FOLLOWLOCATION, 0L);            /* a 3xx is an error */
 #if HC_CURL_VER_GE(7, 85, 0)
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  HC_SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  HC_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  if (c->max_body > 0) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, c->max_body);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->verify_tls ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
-  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
-  else curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
-  if (c->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+  HC_SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+  HC_SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  if (c->max_body > 0) HC_SET(CURLOPT_MAXFILESIZE_LARGE, c->max_body);
+  HC_SET(CURLOPT_SSL_VERIFYPEER, c->verify_tls ? 1L : 0L);
+  HC_SET(CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
+  if (c->ca_file) HC_SET(CURLOPT_CAINFO, c->ca_file);
+  if (c->proxy) HC_SET(CURLOPT_PROXY, c->proxy);
+  else HC_SET(CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+  if (c->user_agent) HC_SET(CURLOPT_USERAGENT, c->user_agent);
+  return rc;
 }
 
 /* client:start(method, url, body?, fresh?) -> request.
@@ -494,21 +501,26 @@ static int client_start(lua_State *L) {
   if (c->requests) c->requests->prev = r;
   c->requests = r;
 
-  set_common(c, r, e);
-  curl_easy_setopt(e, CURLOPT_URL, url);
-  if (strcmp(method, "GET") == 0) {
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->get_headers);
-  } else {
-    if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->body_headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    if (curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "") != CURLE_OK) {
+  {
+    CURLcode rc = set_common(c, r, e);
+    HC_SET(CURLOPT_URL, url);
+    if (strcmp(method, "GET") == 0) {
+      HC_SET(CURLOPT_HTTPGET, 1L);
+      HC_SET(CURLOPT_HTTPHEADER, c->get_headers);
+    } else {
+      if (strcmp(method, "POST") != 0) HC_SET(CURLOPT_CUSTOMREQUEST, method);
+      HC_SET(CURLOPT_HTTPHEADER, c->body_headers);
+      HC_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+      HC_SET(CURLOPT_COPYPOSTFIELDS, body ? body : "");
+    }
+    if (fresh) HC_SET(CURLOPT_FRESH_CONNECT, 1L);
+#undef HC_SET
+    if (rc != CURLE_OK) {
       detach_request(r);
-      return luaL_error(L, "not enough memory");
+      if (rc == CURLE_OUT_OF_MEMORY) return luaL_error(L, "not enough memory");
+      return luaL_error(L, "helpcrunch: curl_easy_setopt: %s", curl_easy_strerror(rc));
     }
   }
-  if (fresh) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   mrc = curl_multi_add_handle(c->multi, e);
   if (mrc != CURLM_OK) {
     detach_request(r);
@@ -677,7 +689,7 @@ static int client_collect(lua_State *L) {
   if (r->state != RQ_DONE)
     return luaL_error(L, "helpcrunch: request already %s",
                       r->state == RQ_COLLECTED ? "collected" : "cancelled");
-  if (r->oom) {                       /* the body could not be stored */
+  if (r->oom || r->rc == CURLE_OUT_OF_MEMORY) {   /* ours, or libcurl's own */
     free_body(r);
     detach_request(r);
     r->state = RQ_COLLECTED;

@@ -76,9 +76,9 @@ for _, faults in ipairs { 0, 0.1 } do
     end)
 
     for _, prefetch in ipairs { 1, 8 } do
-      it(("prefetch = %d: deletes behind the read shift pages back, inserts ahead push them on")
-          :format(prefetch), function()
-        local r = churned_read(mock, client, { prefetch = prefetch, churn = 4, delete = 4,
+      it(("prefetch = %d: 6 deleted behind the read and 2 inserted ahead per page: pages "
+          .. "shift back"):format(prefetch), function()
+        local r = churned_read(mock, client, { prefetch = prefetch, churn = 2, delete = 6,
                                                fault_rate = faults })
         assert.is_true(r.ok, tostring(r.err))
         assert.same({}, r.dup)

@@ -89,6 +89,19 @@ function H.clock(start)
   return clock
 end
 
+--- A rate-limit store that limits nothing and counts the attempts the client
+-- started (`store.starts`): what was sent, without waiting for the server.
+function H.counting_store()
+  local store = { starts = 0, times = {} }
+  function store.take(_, _, _, now)
+    store.starts = store.starts + 1
+    store.times[store.starts] = now
+    return 0
+  end
+  function store.hold() return true end
+  return store
+end
+
 --- The requests the mock logged (admin calls are never logged).
 function H.requests(mock)
   return mock:log()

@@ -29,11 +29,24 @@ function M.data_total(body)
   return body.data, total
 end
 
-local function not_a_page(method, path)
+local function not_a_page(method, path, why)
   return errors.new {
     kind = "decode", code = "unexpected_shape", method = method, path = path,
-    message = "the response is not a page (no 'data' list)",
+    message = "the response is not " .. (why or "a page (no 'data' list)"),
   }
+end
+
+-- The page asked for, or the error saying why not. More items than the
+-- limit asked means the request the server saw was not the one sent (it
+-- happens when libcurl drops a URL's query string on a failed allocation):
+-- never hand that out as the page asked for.
+local function check_page(data, limit, method, path)
+  if not data then return nil, not_a_page(method, path) end
+  if #data > limit then
+    return nil, not_a_page(method, path, "the page asked for (" .. #data .. " items for a limit of "
+      .. limit .. ")")
+  end
+  return data
 end
 
 --- Check a decoded list body and make the page table of the API.
@@ -47,7 +60,8 @@ end
 -- @treturn table|nil the error when the body is not a page
 function M.page_of(body, offset, limit, method, path, extract)
   local data, total = (extract or M.data_total)(body)
-  if not data then return nil, not_a_page(method, path) end
+  local ok, err = check_page(data, limit, method, path)
+  if not ok then return nil, err end
   return { data = data, total = total, offset = offset, limit = limit }
 end
 
@@ -232,7 +246,8 @@ function Pager:next_page()
     end or nil)
     if body == nil then self:fail(err) end
     local data, total = self.extract(body)
-    if not data then self:fail(not_a_page(self.method, self.path)) end
+    local ok, perr = check_page(data, q.limit, self.method, self.path)
+    if not ok then self:fail(perr) end
     local at = 0
     if self.last and not self.plain then
       at = find(data, self.anchor)

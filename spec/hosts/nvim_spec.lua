@@ -33,13 +33,14 @@ local uv = vim.loop
 ]]
 
 -- Run a script body in nvim; return the results as a table of strings.
-local function run(mock, body)
+-- `pre`: shell text before the command (environment), `args`: nvim arguments.
+local function run(mock, body, pre, args)
   local out, script = os.tmpname(), os.tmpname()
   local f = assert(io.open(script, "w"))
   f:write(PRELUDE:format(mock.url, H.TOKEN, out), body, "\n")
   f:close()
-  local rc = os.execute("timeout 60 nvim --headless -u NONE -i NONE -c 'luafile " .. script
-    .. "' </dev/null >/dev/null 2>&1")
+  local rc = os.execute((pre or "") .. " timeout 60 nvim --headless -u NONE -i NONE "
+    .. (args or "") .. " -c 'luafile " .. script .. "' </dev/null >/dev/null 2>&1")
   local text = H.read(out)
   os.remove(out)
   os.remove(script)
@@ -193,5 +194,25 @@ end)
     assert.is_true(tonumber(r.made) >= 2, r.made)       -- a poll handle and curl's timer at least
     assert.is_true(tonumber(r.open_during) >= 1)         -- the connection, kept alive
     assert.equals("0", r.open_after)
+  end)
+
+  it("the example plugin: :HelpCrunchCustomer and :HelpCrunchSearch fill scratch buffers", function()
+    local r = run(mock, [[
+package.path = "examples/nvim/lua/?.lua;" .. package.path
+vim.cmd("runtime plugin/helpcrunch.lua")
+vim.cmd("HelpCrunchCustomer 4994")
+vim.wait(5000, function() return vim.api.nvim_buf_get_name(0):find("customer/4994") ~= nil end)
+put("customer", vim.api.nvim_buf_get_lines(0, 0, 1, false)[1])
+vim.cmd("HelpCrunchSearch merge")
+vim.wait(5000, function() return vim.api.nvim_buf_get_name(0):find("search/merge") ~= nil end)
+local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+put("found", #lines)
+put("first", lines[1])
+finish()
+]], "HELPCRUNCH_BASE_URL=" .. mock.url .. " HELPCRUNCH_API_KEY=" .. H.TOKEN,
+      "--cmd 'set rtp+=examples/nvim'")
+    assert.equals("Serge Merge <serge.merge@example.com>", r.customer)
+    assert.is_true(tonumber(r.found) >= 1)
+    assert.truthy(r.first:find("Merge", 1, true), r.first)
   end)
 end)
