@@ -106,8 +106,9 @@ describe("request failures", function()
     end)
 
     it("create validation: code is the first specific entry, errors holds all of them", function()
-      local c, err = client.customers:create { name = "typed", integrationId = 5,
-                                               unsubscribed = "yes" }
+      -- Sent raw: customers:create raises on these wrong types before any request.
+      local c, err = client:call("POST", "/customers", {
+        body = { name = "typed", integrationId = 5, unsubscribed = "yes" } }):wait()
       assert.is_nil(c)
       check_error(err, "validation", 400, "integrationId", "POST", "/customers")
       assert.same({ "invalid_request", "integrationId", "unsubscribed" }, codes_of(err))

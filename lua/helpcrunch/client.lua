@@ -28,8 +28,8 @@ local RATE_LIMIT_KEYS = { requests = "number", per = "number", store = "table" }
 local TRANSPORTS = { curl = true, ngx = true }
 
 -- The resources, each a module helpcrunch.resources.<name> with new(client).
-local RESOURCES = { customers = true, chats = true, messages = true, agents = true,
-                    departments = true, organization = true, applications = true }
+local RESOURCES = { customers = true, events = true, chats = true, messages = true,
+                    agents = true, departments = true, organization = true, applications = true }
 
 local function is_loopback(host)
   return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil

@@ -11,6 +11,8 @@
 -- from everything an error or an event carries.
 -- @module helpcrunch.errors
 
+local core = require "helpcrunch.core"
+
 local M = {}
 
 local Error = {}
@@ -142,7 +144,13 @@ function M.from_facts(facts, method, path)
       method = method, path = path, sent = true,
     }
   end
-  local entries = entries_of(facts.body)
+  local body, not_json = facts.body, facts.decode_error
+  if body == nil and not not_json and facts.raw then
+    -- decode = false (a call whose success body is not JSON): its error bodies are.
+    local v, msg = core.decode(facts.raw)
+    body, not_json = v, v == nil and msg or nil
+  end
+  local entries = entries_of(body)
   local code, messages = nil, {}
   for _, e in ipairs(entries) do
     if e.code ~= GENERIC then
@@ -162,7 +170,7 @@ function M.from_facts(facts, method, path)
     code = "redirect"
     message = "unexpected redirect" .. (facts.location and (" to " .. facts.location) or "")
       .. " (redirects are never followed)"
-  elseif facts.decode_error then
+  elseif not_json then
     message = "HTTP " .. status .. " with a body that is not JSON: " .. snippet(facts.raw, 60)
   else
     message = "HTTP " .. status

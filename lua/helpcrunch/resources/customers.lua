@@ -1,12 +1,17 @@
---- `client.customers`: get, list, all, create, search.
+--- `client.customers`: get, list, all, search; create, update, replace,
+-- delete, add_tags, remove_tags, update_many, find, upsert.
 -- Arguments are checked before any request (errors raise); request failures
--- return `nil, err`. The customer fields, their types and the sorts are
--- decided here, once (FIELDS, SORTS), for the search builder too.
+-- return `nil, err`. The searchable fields and the sorts are decided here,
+-- once (FIELDS, SORTS), for the search builder too; the writable fields in
+-- helpcrunch.resources.customer_fields. Writes are never marked idempotent:
+-- the pipeline retries them only when the server cannot have acted.
 -- @module helpcrunch.resources.customers
 
 local util = require "helpcrunch.util"
+local errors = require "helpcrunch.errors"
 local pager = require "helpcrunch.pager"
 local search = require "helpcrunch.search"
+local writable = require "helpcrunch.resources.customer_fields"
 
 local M = {}
 
@@ -45,7 +50,8 @@ function M.check_order(fname, order, level)
   return o
 end
 
-local function check_id(id)
+-- A customer id as the digits to put in a path; raises naming `arg`.
+local function check_id(fname, id, arg)
   local s
   if util.is_integral(id) then
     s = id >= 1 and util.int_string(id) or nil
@@ -54,11 +60,12 @@ local function check_id(id)
     if s == "" then s = nil end
   end
   if not s then
-    error("customers:get: id must be a positive integer (HelpCrunch's numeric customer id,"
-      .. " e.g. 1568834), got " .. util.describe(id), 3)
+    error(fname .. ": " .. (arg or "id") .. " must be a positive integer (HelpCrunch's numeric "
+      .. "customer id, e.g. 1568834), got " .. util.describe(id), util.user_level())
   end
   return s
 end
+M.check_id = check_id
 
 --- Get one customer by HelpCrunch's numeric id.
 -- @param id integer or string of digits
@@ -66,7 +73,7 @@ end
 -- @treturn table the error
 function Customers:get(id)
   util.check_self(self, Customers, "client.customers:get", 2)
-  local path = "/customers/" .. check_id(id)
+  local path = "/customers/" .. check_id("customers:get", id)
   local body, err = self.client:call("GET", path):wait()
   if body == nil then return nil, err end
   return body
@@ -131,113 +138,186 @@ function Customers:all(params)
   }
 end
 
--- ---- create ---------------------------------------------------------------
+-- ---- writes ---------------------------------------------------------------
 
-local function date_string(fname, name, v)
-  if util.is_integral(v) then return util.int_string(v) end
-  if type(v) == "string" and v:match("^%d+$") then return v end
-  error(fname .. ": " .. name .. " must be a UNIX timestamp (integer or string of digits),"
-    .. " got " .. util.describe(v), 4)
+local function raise(msg)
+  error(msg, util.user_level())
 end
 
-local SCALAR = { string = true, number = true, boolean = true }
-
-local function custom_data_list(fname, cd)
-  if type(cd) ~= "table" then
-    error(fname .. ": customData must be a table {property = value}, got "
-      .. util.describe(cd), 4)
-  end
-  local list = {}
-  if cd[1] ~= nil then                       -- already the API's list form
-    for i, e in ipairs(cd) do
-      if type(e) ~= "table" or type(e.property) ~= "string" then
-        error(fname .. ": customData[" .. i .. "] must be {property = name, value = v}", 4)
-      end
-      list[#list + 1] = { property = e.property, value = e.value }
-    end
-    return list
-  end
-  for k, v in pairs(cd) do
-    if type(k) ~= "string" then
-      error(fname .. ": customData keys must be strings, got " .. util.describe(k), 4)
-    end
-    if not SCALAR[type(v)] then
-      error(fname .. ": customData." .. k .. " must be a string, number or boolean, got "
-        .. util.describe(v), 4)
-    end
-    list[#list + 1] = { property = k, value = v }
-  end
-  table.sort(list, function(a, b) return a.property < b.property end)
-  return list
-end
-
-local function tag_list(fname, tags)
-  if type(tags) ~= "table" then
-    error(fname .. ": tags must be a list of names or {name=, color=}, got "
-      .. util.describe(tags), 4)
-  end
-  local list = {}
-  for i, t in ipairs(tags) do
-    if type(t) == "string" then
-      list[i] = { name = t }
-    elseif type(t) == "table" and type(t.name) == "string" then
-      if t.color ~= nil and type(t.color) ~= "string" then
-        error(fname .. ": tags[" .. i .. "].color must be a CSS colour string", 4)
-      end
-      list[i] = { name = t.name, color = t.color }
-    else
-      error(fname .. ": tags[" .. i .. "] must be a name or {name=, color=}, got "
-        .. util.describe(t), 4)
-    end
-  end
-  return list
-end
-
-local STRING_FIELDS = {
-  name = true, email = true, userId = true, company = true, phone = true, source = true,
-  locale = true, notes = true, referer = true, lastPage = true,
-}
-
---- The request body of a create, in the API's form.
-function M.create_body(fields)
-  local fname = "customers:create"
-  if type(fields) ~= "table" then
-    error(fname .. ": expected a table of fields, got " .. util.describe(fields), 3)
-  end
-  local body = {}
-  for k, v in pairs(fields) do
-    if type(k) ~= "string" then
-      error(fname .. ": field names must be strings, got " .. util.describe(k), 3)
-    end
-    if k == "id" then
-      error(fname .. ": id is assigned by HelpCrunch; use userId for your own id", 3)
-    elseif k == "firstSeen" or k == "lastSeen" then
-      body[k] = date_string(fname, k, v)
-    elseif k == "customData" then
-      body[k] = custom_data_list(fname, v)
-    elseif k == "tags" then
-      body[k] = tag_list(fname, v)
-    elseif STRING_FIELDS[k] and type(v) ~= "string" then
-      error(fname .. ": " .. k .. " must be a string, got " .. util.describe(v), 3)
-    else
-      body[k] = v
-    end
-  end
+-- A write's outcome: the decoded body, or nil and the error. (A 2xx whose
+-- body is JSON null also arrives as nil, with the facts: that is a success.)
+local function outcome(call)
+  local body, err = call:wait()
+  if body == nil and errors.is(err) then return nil, err end
   return body
 end
 
 --- Create a customer.
--- @tparam table fields name, email, userId, ..., customData (a map), tags
---   (names or {name=, color=}); dates as integers or strings of digits
+-- @tparam table fields any writable field (see README "Changing customers"):
+--   customData a map, tags names or {name=, color=}, dates integers or digits
 -- @treturn table|nil the created customer
 -- @treturn table the error (`code = "outcome_unknown"` when the create may
 --   or may not have happened: it is then never retried)
 function Customers:create(fields)
   util.check_self(self, Customers, "client.customers:create", 2)
-  local body = M.create_body(fields)
-  local customer, err = self.client:call("POST", "/customers", { body = body }):wait()
-  if customer == nil then return nil, err end
-  return customer
+  local body = writable.body("customers:create", fields)
+  return outcome(self.client:call("POST", "/customers", { body = body }))
+end
+
+local function change(self, fname, method, id, fields)
+  local path = "/customers/" .. check_id(fname, id)
+  local body, n = writable.body(fname, fields)
+  if n == 0 then raise(fname .. ": fields is empty: name at least one field to change") end
+  return outcome(self.client:call(method, path, { body = body }))
+end
+
+--- Change some fields of a customer (PATCH): the others keep their values;
+-- a field given as helpcrunch.null is cleared.
+-- @param id HelpCrunch's numeric id
+-- @tparam table fields the fields to change
+-- @treturn table|nil the updated customer
+-- @treturn table the error
+function Customers:update(id, fields)
+  util.check_self(self, Customers, "client.customers:update", 2)
+  return change(self, "customers:update", "PATCH", id, fields)
+end
+
+--- Replace a customer (PUT): every field NOT given is cleared. Use update
+-- unless you send the complete record.
+-- @param id HelpCrunch's numeric id
+-- @tparam table fields the complete record
+-- @treturn table|nil the customer
+-- @treturn table the error
+function Customers:replace(id, fields)
+  util.check_self(self, Customers, "client.customers:replace", 2)
+  return change(self, "customers:replace", "PUT", id, fields)
+end
+
+-- A write whose answer is not needed: true on any 2xx (DELETE answers "Ok",
+-- not JSON; error bodies are still read).
+local function done(call)
+  local _, err = call:wait()
+  if errors.is(err) then return nil, err end
+  return true
+end
+
+--- Delete a customer, for good.
+-- @param id HelpCrunch's numeric id
+-- @treturn boolean|nil true
+-- @treturn table the error
+function Customers:delete(id)
+  util.check_self(self, Customers, "client.customers:delete", 2)
+  local path = "/customers/" .. check_id("customers:delete", id)
+  return done(self.client:call("DELETE", path, { decode = false }))
+end
+
+local function tags_call(self, fname, method, id, tags)
+  local path = "/customers/" .. check_id(fname, id) .. "/tags"
+  local list = writable.tag_list(fname .. ": tags", tags, method == "DELETE")
+  if #list == 0 then raise(fname .. ": tags is empty: name at least one tag") end
+  return done(self.client:call(method, path, { body = { tags = list }, decode = false }))
+end
+
+--- Add tags to a customer (its other tags are kept; a new tag name is
+-- created in the account, coloured #c377e0 unless a color is given).
+-- @param id HelpCrunch's numeric id
+-- @tparam table tags names or {name=, color=}
+-- @treturn boolean|nil true
+-- @treturn table the error
+function Customers:add_tags(id, tags)
+  util.check_self(self, Customers, "client.customers:add_tags", 2)
+  return tags_call(self, "customers:add_tags", "PUT", id, tags)
+end
+
+--- Remove tags from a customer (names; a tag it does not carry is ignored).
+-- @param id HelpCrunch's numeric id
+-- @tparam table tags names or {name=}
+-- @treturn boolean|nil true
+-- @treturn table the error
+function Customers:remove_tags(id, tags)
+  util.check_self(self, Customers, "client.customers:remove_tags", 2)
+  return tags_call(self, "customers:remove_tags", "DELETE", id, tags)
+end
+
+--- Update many customers (like update, PATCH semantics), in batches of 10.
+-- See helpcrunch.resources.customer_batch.
+-- @tparam table list `{ {id = ..., field = value, ...}, ... }`
+-- @treturn table results, one per input in order: the customer, or an error
+--   object for an item the server did not apply (`helpcrunch.is_error`)
+function Customers:update_many(list)
+  util.check_self(self, Customers, "client.customers:update_many", 2)
+  return require("helpcrunch.resources.customer_batch").update_many(self.client, list)
+end
+
+local FIND_KEYS = { userId = true, email = true }
+
+--- The customer with this userId (or email), by an exact search.
+-- @tparam table by `{userId = "crm-1815"}` or `{email = "ada@example.com"}`
+-- @treturn table|nil the first match (by the API's order), or nil when none
+-- @treturn integer|table how many matched (an email may match several); or the error
+function Customers:find(by)
+  util.check_self(self, Customers, "client.customers:find", 2)
+  local fname = "customers:find"
+  if type(by) ~= "table" then
+    raise(fname .. ': expected {userId = "..."} or {email = "..."}, got ' .. util.describe(by))
+  end
+  local field, value
+  for k, v in pairs(by) do
+    if not FIND_KEYS[k] then
+      raise(fname .. ": unknown key " .. util.describe(k) .. " (valid: userId or email)")
+    end
+    if field then raise(fname .. ": give userId or email, not both") end
+    field, value = k, v
+  end
+  if not field then raise(fname .. ': expected {userId = "..."} or {email = "..."}') end
+  if type(value) ~= "string" or value == "" then
+    raise(fname .. ": " .. field .. " must be a non-empty string, got " .. util.describe(value))
+  end
+  local page, err = self:search():where(field, "=", value):page { limit = 1 }
+  if not page then
+    -- Some clients saw "no match" as a 404 Customer not found (API-REFERENCE.md §1.5).
+    if err.status == 404 and err.code == "entity_not_found" then return nil end
+    return nil, err
+  end
+  local c = page.data[1]
+  if c == nil then return nil end
+  return c, page.total or #page.data
+end
+
+local function patch_found(self, found, body)
+  body.userId = nil
+  if next(body) == nil then return found, false end
+  local c, err = outcome(self.client:call("PATCH", "/customers/" .. util.int_string(found.id),
+    { body = body }))
+  if c == nil then return nil, err end
+  return c, false
+end
+
+--- Create the customer with this userId, or update the one that has it (only
+-- the fields given, as update). Not atomic: a find, then a create or a PATCH.
+-- @tparam table fields userId (required) and any writable field
+-- @treturn table|nil the customer
+-- @treturn boolean|table true when created, false when updated; or the error
+function Customers:upsert(fields)
+  util.check_self(self, Customers, "client.customers:upsert", 2)
+  local fname = "customers:upsert"
+  local body = writable.body(fname, fields)
+  local uid = body.userId
+  if type(uid) ~= "string" or uid == "" then
+    raise(fname .. ": userId (a non-empty string) is required: it finds the customer")
+  end
+  local found, err = self:find { userId = uid }      -- (customer, count) | nil | (nil, err)
+  if found == nil and err ~= nil then return nil, err end
+  if found then return patch_found(self, found, body) end
+  local created, cerr = outcome(self.client:call("POST", "/customers", { body = body }))
+  if created ~= nil then return created, true end
+  if cerr.code == "invalid_userId_value" then
+    -- Someone created it between the find and the create: update that one.
+    found, err = self:find { userId = uid }
+    if found == nil and err ~= nil then return nil, err end
+    if found then return patch_found(self, found, body) end
+  end
+  return nil, cerr
 end
 
 -- The searchable fields and their types (API-REFERENCE.md).
