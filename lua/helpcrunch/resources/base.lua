@@ -23,7 +23,7 @@ M.NULL = NULL
 
 -- ---- ids -----------------------------------------------------------------------
 
--- The digits of a positive id (integer, or a string of at most `digits`
+--- The digits of a positive id (integer, or a string of at most `digits`
 -- digits, leading zeros dropped), or nil.
 local function id_digits(id, digits)
   if util.is_integral(id) then
@@ -34,6 +34,8 @@ local function id_digits(id, digits)
   end
   return nil
 end
+
+M.id_digits = id_digits
 
 local function bad_id(fname, name, noun, example, id, level)
   error(fname .. ": " .. name .. " must be a positive integer (HelpCrunch's numeric " .. noun
@@ -141,7 +143,7 @@ function M.resource(o)
     extract = extract, iterate_extract = iterate_extract, item = o.item,
     check_order = M.check_order,
     list_params = { offset = true, limit = true },
-    all_params = { max = true, page_size = true, prefetch = true },
+    all_params = { max = true, page_size = true, prefetch = true, resume = true },
   }, Resource)
   if o.sorts then
     r.check_sort = M.sort_check(o.prefix, o.sorts)
@@ -195,8 +197,9 @@ function Resource:list(client, fname, params, level, path)
 end
 
 --- Every object across pages (see helpcrunch.pager): the iterator.
--- @tparam[opt] table params `max`, `page_size`, `prefetch` and (with
---   sorts) `sort`, `order`
+-- @tparam[opt] table params `max`, `page_size`, `prefetch`, `resume` (a
+--   checkpoint of an earlier iteration: `it:checkpoint()`) and (with sorts)
+--   `sort`, `order`
 function Resource:all(client, fname, params, level, path)
   params = util.check_params(fname, params, self.all_params, level + 1)
   util.check_int(fname, "max", params.max, 0, 2 ^ 53, level + 1)
@@ -208,7 +211,7 @@ function Resource:all(client, fname, params, level, path)
   return pager.iterate {
     client = client, page_size = params.page_size or client.page_size,
     max = params.max, prefetch = params.prefetch or client.prefetch,
-    method = "GET", path = path, extract = self.iterate_extract,
+    method = "GET", path = path, extract = self.iterate_extract, resume = params.resume,
     request = function(offset, limit)
       return client:call("GET", path, { query = M.list_query(offset, limit, sort, order) })
     end,

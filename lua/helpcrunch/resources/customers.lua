@@ -9,8 +9,8 @@
 
 local util = require "helpcrunch.util"
 local errors = require "helpcrunch.errors"
-local pager = require "helpcrunch.pager"
 local search = require "helpcrunch.search"
+local base = require "helpcrunch.resources.base"
 local writable = require "helpcrunch.resources.customer_fields"
 
 local M = {}
@@ -23,49 +23,28 @@ function M.new(client)
   return setmetatable({ client = client }, Customers)
 end
 
-local SORTS = {
-  firstSeen = "customers.firstSeen", lastSeen = "customers.lastSeen",
-  ["customers.firstSeen"] = "customers.firstSeen", ["customers.lastSeen"] = "customers.lastSeen",
+-- The resource: its path, its sorts, how its ids read in messages.
+local R = base.resource {
+  name = "customers", noun = "customer", example = 1568834, path = "/customers",
+  prefix = "customers.", sorts = { "firstSeen", "lastSeen" },
 }
 
 --- Check a sort field; returns the API's full name.
-function M.check_sort(fname, sort, level)
-  local full = SORTS[sort]
-  if sort ~= nil and not full then
-    error(fname .. ": sort must be \"firstSeen\" or \"lastSeen\" (or the full "
-      .. "\"customers.firstSeen\"/\"customers.lastSeen\"), got " .. util.describe(sort),
-      level + 1)
-  end
-  return full
-end
-
+M.check_sort = R.check_sort
 --- Check an order; returns "asc" or "desc".
-function M.check_order(fname, order, level)
-  if order == nil then return nil end
-  local o = type(order) == "string" and order:lower() or nil
-  if o ~= "asc" and o ~= "desc" then
-    error(fname .. ": order must be \"asc\" or \"desc\" (any case), got "
-      .. util.describe(order), level + 1)
-  end
-  return o
-end
+M.check_order = R.check_order
 
--- A customer id as the digits to put in a path; raises naming `arg`.
-local function check_id(fname, id, arg)
-  local s
-  if util.is_integral(id) then
-    s = id >= 1 and util.int_string(id) or nil
-  elseif type(id) == "string" and id:match("^%d+$") and #id <= 18 then
-    s = id:gsub("^0+", "")
-    if s == "" then s = nil end
-  end
+--- A customer id as the digits to put in a path; raises (at the user's
+-- line) naming `arg`.
+function M.check_id(fname, id, arg)
+  local s = base.id_digits(id, 18)
   if not s then
     error(fname .. ": " .. (arg or "id") .. " must be a positive integer (HelpCrunch's numeric "
       .. "customer id, e.g. 1568834), got " .. util.describe(id), util.user_level())
   end
   return s
 end
-M.check_id = check_id
+local check_id = M.check_id
 
 --- Get one customer by HelpCrunch's numeric id.
 -- @param id integer or string of digits
@@ -73,28 +52,8 @@ M.check_id = check_id
 -- @treturn table the error
 function Customers:get(id)
   util.check_self(self, Customers, "client.customers:get", 2)
-  local path = "/customers/" .. check_id("customers:get", id)
-  local body, err = self.client:call("GET", path):wait()
-  if body == nil then return nil, err end
-  return body
-end
-
-local LIST_PARAMS = { offset = true, limit = true, sort = true, order = true }
-
--- Checked list parameters -> (offset, limit, sort, order).
-local function list_args(fname, params, default_limit, level)
-  params = util.check_params(fname, params, LIST_PARAMS, level + 1)
-  util.check_int(fname, "offset", params.offset, 0, 2 ^ 53, level + 1)
-  util.check_int(fname, "limit", params.limit, 1, 100, level + 1)
-  return params.offset or 0, params.limit or default_limit,
-    M.check_sort(fname, params.sort, level + 1), M.check_order(fname, params.order, level + 1)
-end
-
-local function list_query(offset, limit, sort, order)
-  local q = "offset=" .. util.int_string(offset) .. "&limit=" .. util.int_string(limit)
-  if sort then q = q .. "&sort=" .. sort end
-  if order then q = q .. "&order=" .. order end
-  return q
+  local c, err = R:get(self.client, "customers:get", id, 2)
+  return c, err
 end
 
 --- One page of customers.
@@ -104,38 +63,19 @@ end
 -- @treturn table the error
 function Customers:list(params)
   util.check_self(self, Customers, "client.customers:list", 2)
-  local offset, limit, sort, order =
-    list_args("customers:list", params, self.client.page_size, 2)
-  local body, err = self.client:call("GET", "/customers",
-    { query = list_query(offset, limit, sort, order) }):wait()
-  if body == nil then return nil, err end
-  return pager.page_of(body, offset, limit, "GET", "/customers")
+  local page, err = R:list(self.client, "customers:list", params, 2)
+  return page, err
 end
-
-local ALL_PARAMS = { sort = true, order = true, max = true, page_size = true, prefetch = true }
 
 --- Every customer, one by one, across pages: `for c in customers:all{} do`.
 -- A failure raises the error object (like io.lines).
 -- @tparam[opt] table params `sort`, `order`, `max` (most customers in all),
---   `page_size` (1..100), `prefetch` (pages requested ahead, 0..8)
+--   `page_size` (1..100), `prefetch` (pages requested ahead, 0..8), `resume`
+--   (a checkpoint: `it:checkpoint()` of an earlier iteration)
 function Customers:all(params)
   util.check_self(self, Customers, "client.customers:all", 2)
-  local fname = "customers:all"
-  params = util.check_params(fname, params, ALL_PARAMS, 2)
-  util.check_int(fname, "max", params.max, 0, 2 ^ 53, 2)
-  util.check_int(fname, "page_size", params.page_size, 1, 100, 2)
-  util.check_int(fname, "prefetch", params.prefetch, 0, 8, 2)
-  local sort = M.check_sort(fname, params.sort, 2)
-  local order = M.check_order(fname, params.order, 2)
-  local client = self.client
-  return pager.iterate {
-    client = client, page_size = params.page_size or client.page_size,
-    max = params.max, prefetch = params.prefetch or client.prefetch,
-    method = "GET", path = "/customers",
-    request = function(offset, limit)
-      return client:call("GET", "/customers", { query = list_query(offset, limit, sort, order) })
-    end,
-  }
+  local a, b, c, d = R:all(self.client, "customers:all", params, 2)
+  return a, b, c, d
 end
 
 -- ---- writes ---------------------------------------------------------------
@@ -333,10 +273,7 @@ local FIELDS = {
 
 local SEARCH = {
   name = "customers", path = "/customers/search", prefix = "customers.", fields = FIELDS,
-  tags_field = "tagsData", check_sort = function(fname, field, level)
-    return M.check_sort(fname, field, level + 1)
-  end,
-  check_order = function(fname, order, level) return M.check_order(fname, order, level + 1) end,
+  tags_field = "tagsData", check_sort = R.check_sort, check_order = R.check_order,
 }
 
 --- A search query builder (see helpcrunch.search).
