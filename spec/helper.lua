@@ -39,19 +39,28 @@ end
 
 --- A client for the mock: rate limit off and no retries unless given.
 --
--- Every error a test client returns or raises and every event it emits
--- passes through its scrubber once, last: the client's scrubber is wrapped
--- so that, anywhere in the suite, a string that still holds the token (or
--- a piece of it 8 characters or longer) fails the test that provoked it.
+-- Anywhere in the suite, an error a test client's call returns (iterators
+-- raise the same objects) or an event it emits that still holds the token, or
+-- a piece of it 8 characters or longer, fails the test that provoked it.
 function H.client(mock, opts)
   local o = { token = H.TOKEN, base_url = mock.url, rate_limit = false, max_retries = 0 }
   for k, v in pairs(opts or {}) do o[k] = v end
+  local token, hook = o.token, o.on_request
+  o.on_request = function(e)
+    H.assert_no_secret(e, token)
+    if hook then return hook(e) end
+  end
   local client = require("helpcrunch").new(o)
-  local token, scrub = o.token, client.scrub
-  client.scrub = function(v)
-    local out = scrub(v)
-    H.assert_no_secret(out, token)
-    return out
+  local call = client.call
+  client.call = function(self, ...)
+    local c = call(self, ...)
+    local wait = c.wait
+    c.wait = function(cc, ...)
+      local body, err = wait(cc, ...)
+      if body == nil then H.assert_no_secret(err, token) end
+      return body, err
+    end
+    return c
   end
   return client
 end
@@ -59,7 +68,10 @@ end
 --- Raise if any string reachable from v (keys, values, nested tables) holds
 -- the secret, or (for secrets of 8 characters or more) any 8-character
 -- piece of it: a message cut off inside the token would still leak it.
+-- Secrets of one or two characters are letters of the client's own words
+-- ("empty_reply" holds a "t"): those are checked by spec/token_spec.lua.
 function H.assert_no_secret(v, secret, seen)
+  if #secret < 3 then return end
   seen = seen or {}
   local t = type(v)
   if t == "string" then

@@ -141,6 +141,36 @@ for _, token in ipairs { H.TOKEN, "abc" } do
   end)
 end
 
+describe("a one-letter token cannot bend the client's own words #mock", function()
+  -- found by the CLI's README spec: scrubbing "t" out of the facts renamed
+  -- `sent` to `sen<token>`, the dropped create looked unsent, was retried and
+  -- the customer was created twice
+  local mock, client
+  local start, stop = H.serve({ customers = 30 }, { token = "t", max_retries = 3, clock = H.clock() },
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
+
+  it("a dropped create is outcome_unknown and made once", function()
+    local before = mock:count()
+    mock:fault { kind = "drop", method = "POST", path = "/v1/customers" }
+    local c, err = client.customers:create { name = "Once" }
+    assert.is_nil(c)
+    assert.equals("outcome_unknown", err.code)
+    assert.equals("transport", err.kind)
+    assert.equals(before + 1, mock:count())
+  end)
+
+  it("a 500 on a GET is retried; a 404 is not_found; the server's words are scrubbed", function()
+    mock:fault { kind = "500", path = "/v1/customers/4994" }
+    assert(client.customers:get(4994))
+    local _, err = client.customers:get(5)
+    assert.equals("not_found", err.kind)
+    assert.equals(404, err.status)
+    assert.equals("en<token>i<token>y_no<token>_found", err.code)   -- the server's, scrubbed
+  end)
+end)
+
 describe("token scrubbing without a server #unit", function()
   it("a refused connection's error and events hold no token", function()
     local closed = H.mock {}

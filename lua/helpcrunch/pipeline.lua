@@ -62,7 +62,8 @@ end
 local function store_error(call, msg)
   return errors.new {
     kind = "transport", code = "ratelimit_store", method = call.method, path = call.path,
-    message = "the rate-limit store cannot be reached, so nothing was sent: " .. tostring(msg),
+    message = "the rate-limit store cannot be reached, so nothing was sent: "
+      .. call.client.scrub(tostring(msg)),
   }
 end
 
@@ -154,19 +155,35 @@ end
 function Call:emit(status, err, seconds, delay)
   local hook = self.client.on_request
   if not hook then return end
-  hook(self.client.scrub {
+  hook {
     method = self.method, path = self.path, status = status,
     kind = err and err.kind or nil, code = err and err.code or nil,
     message = err and err.message or nil,
     attempt = self.attempts, seconds = seconds, retry = delay ~= nil, delay = delay,
-  })
+  }
 end
 
 function Call:fail(err)
   self.done = true
   err.attempts = self.attempts
   if not self.idempotent then write_outcome(err) end
-  return nil, self.client.scrub(err)
+  return nil, err
+end
+
+-- What came from outside -- the server's body and headers, a proxy's page,
+-- libcurl's or a socket's message -- is scrubbed of secrets as it arrives, on
+-- every failure, before anything is cut from it (a snippet ending inside
+-- the token would keep part of it) or built on it. Errors and events are
+-- made only of these and of the client's own words, which never hold a
+-- secret and are never touched: so even a one-letter token cannot bend a
+-- kind, a failure name or a field (`sent`) the retry policy reads.
+local EXTERNAL = { "body", "raw", "message", "location", "retry_after", "content_type" }
+
+local function scrub_facts(scrub, facts)
+  for i = 1, #EXTERNAL do
+    local k = EXTERNAL[i]
+    if facts[k] ~= nil then facts[k] = scrub(facts[k]) end
+  end
 end
 
 --- Wait for the call's result, retrying as README "Retries" says.
@@ -190,11 +207,9 @@ function Call:wait(on_transfer)
       local facts = c.transport:collect(self.req, self.decode)
       self.req = nil
       local seconds = c.clock.now() - self.started_at
-      -- What did not succeed is scrubbed before anything is cut from it (a
-      -- snippet ending inside the token would keep part of it).
       local status = facts.status or 0
       if facts.failure or facts.decode_error or status < 200 or status >= 300 then
-        c.scrub(facts)
+        scrub_facts(c.scrub, facts)
       end
       local err = errors.from_facts(facts, self.method, self.path)
       if not err then
