@@ -33,8 +33,11 @@ function C.command(mock, args, env)
                  COLUMNS = "100" }
   for k, v in pairs(env or {}) do vars[k] = v end
   local parts = { "env" }
+  for k, v in pairs(vars) do                    -- env's -u options first
+    if v == false then parts[#parts + 1] = "-u " .. k end
+  end
   for k, v in pairs(vars) do
-    if v == false then parts[#parts + 1] = "-u " .. k else parts[#parts + 1] = k .. "=" .. C.quote(v) end
+    if v ~= false then parts[#parts + 1] = k .. "=" .. C.quote(v) end
   end
   parts[#parts + 1] = H.LUA
   parts[#parts + 1] = "bin/helpcrunch"

@@ -56,8 +56,14 @@ function M.run(o, ctx)
     if not params then return ctx.fail(err, 2) end
   end
 
+  local p = progress.new { label = "export", tty = ctx.tty, quiet = ctx.quiet }
+  ctx.ui.progress = p
   local total, cerr = filters.count(client, query, o.max)
-  if total == nil then return ctx.fail(tostring(cerr), 1) end
+  if total == nil then
+    p:abort()
+    return ctx.fail(tostring(cerr), 1)
+  end
+  p:set_total(total)
 
   local settings = { format = format, where = o.where or {}, tag = o.tag or {},
                      any = o.any == true, sort = o.sort, max = o.max, columns = o.columns }
@@ -65,8 +71,12 @@ function M.run(o, ctx)
   if o.output then
     local usage
     sink, err, usage = partfile.open(o.output, settings, o.resume)
-    if not sink then return ctx.fail(err, usage and 2 or 1) end
+    if not sink then
+      p:abort()
+      return ctx.fail(err, usage and 2 or 1)
+    end
     if sink.done_before then
+      p:abort()
       ctx.say("export: " .. o.output .. " is already complete")
       return 0
     end
@@ -80,9 +90,7 @@ function M.run(o, ctx)
   local line = format == "csv" and function(c) return csv.record(columns.cells(c, cols)) end
     or jsonl.line
 
-  local p = progress.new { label = "export", total = total, tty = ctx.tty, quiet = ctx.quiet,
-                           done = sink.written }
-  ctx.ui.progress = p
+  p:resume_at(sink.written)
   local written = sink.written
   local left = o.max and o.max - written
   local ok, ierr = pcall(function()

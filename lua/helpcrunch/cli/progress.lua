@@ -19,7 +19,8 @@ local WINDOW = 10
 --- New progress display.
 -- @tparam table o `label` ("export"), `unit` ("customers"), `total`
 --   (nil when unknown), `tty` (boolean), `quiet`, `every` (seconds between
---   plain lines, default 10), `out` (default io.stderr), `now` (clock)
+--   plain lines, default 10), `out` (default io.stderr), `now` (clock),
+--   `width` (default: the terminal's), `done` (already done: a resumed run)
 function M.new(o)
   local now = o.now or core.now
   local self = setmetatable({
@@ -27,7 +28,7 @@ function M.new(o)
     quiet = o.quiet, every = o.every or 10, out = o.out or io.stderr, now = now,
     done = o.done or 0, start_done = o.done or 0, started = now(), drawn = 0, printed = 0,
     samples = {}, retries = 0, limited = 0, status = nil,
-    width = tonumber(os.getenv("COLUMNS") or "") or 80,
+    width = o.width or (o.tty and require("helpcrunch.cli.sys").columns()) or 80,
   }, P)
   self.samples[1] = { self.started, self.done }
   self.printed = self.started
@@ -111,6 +112,13 @@ function P:add(n)
   self.status = nil
   self:sample()
   self:draw()
+end
+
+--- Start counting from `n` (what an earlier run did: a resumed export).
+-- @tparam integer n
+function P:resume_at(n)
+  self.done, self.start_done = n, n
+  self.samples = { { self.now(), n } }
 end
 
 --- Set (or correct) the total.

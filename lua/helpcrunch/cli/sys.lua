@@ -26,6 +26,19 @@ function M.isatty(fd)
   return ran(os.execute("test -t " .. fd))
 end
 
+--- The terminal's width in columns: $COLUMNS, else what `stty` says of the
+-- controlling terminal, else 80.
+-- @treturn integer
+function M.columns()
+  local n = tonumber(os.getenv("COLUMNS") or "")
+  if n and n > 0 then return n end
+  local p = io.popen("stty size </dev/tty 2>/dev/null")
+  local out = p and p:read("*a") or ""
+  if p then p:close() end
+  n = tonumber(out:match("^%s*%d+%s+(%d+)"))
+  return n and n > 0 and n or 80
+end
+
 --- Ask the kernel to put these files' data on disk (fdatasync through
 -- coreutils' `sync -d`). Best effort: a system without it still has every
 -- byte flushed to the kernel, which a kill -9 cannot lose.
