@@ -1,6 +1,6 @@
---- `--where`, `--tag`, `--any`, `--sort` and `--max` made into the library's
--- own calls: the search builder when there is a filter, `customers:all`
--- otherwise. Every check is the builder's (fields, operators, value types);
+--- The selection flags of export and count (where, tag, any, sort, max)
+-- made into the library's own calls: the search builder when there is a
+-- filter, `customers:all` otherwise. Every check is the builder's (fields, operators, value types);
 -- its message comes back as a usage error.
 -- @module helpcrunch.cli.filters
 
