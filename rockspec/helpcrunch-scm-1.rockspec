@@ -12,15 +12,20 @@ description = {
     List, get, search and create HelpCrunch customers. A C core does the HTTP
     (libcurl, keep-alive) and decodes JSON straight into normalised Lua tables;
     a thin Lua layer adds iterators over all pages, a search builder, retries
-    and rate limiting. Needs libcurl and OpenSSL's libcrypto (webhook
-    signatures); the local test server is the separate helpcrunch-mock rock.
+    and rate limiting; the `helpcrunch` command exports, imports and looks
+    up customers. Needs libcurl and OpenSSL's libcrypto (webhook signatures);
+    the local test server is the separate helpcrunch-mock rock.
   ]],
   license = "MIT",
   labels = { "http", "api", "libcurl", "json" },
 }
 supported_platforms = { "unix" }
+-- argparse only for the `helpcrunch` command (bin/helpcrunch): the library never
+-- loads it. On Debian it is the lua-argparse package, not a rock: install with
+-- --deps-mode=none there.
 dependencies = {
   "lua >= 5.1, < 5.5",
+  "argparse >= 0.6",
 }
 -- libcurl is found the way LuaRocks means external libraries to be found: it looks for
 -- libcurl.so under its external_deps_dirs (/usr/local, /usr) in lib/ and in the
@@ -95,5 +100,6 @@ build = {
       ["helpcrunch.util"] = "lua/helpcrunch/util.lua",
       ["helpcrunch.webhook"] = "lua/helpcrunch/webhook.lua",
     },
+    bin = { helpcrunch = "bin/helpcrunch" },
   },
 }
