@@ -123,7 +123,7 @@ describe("#slow helpcrunch export", function()
   -- Start an export slowed by the mock, wait for a checkpoint past `after`
   -- customers, and kill -9 it. Returns the checkpointed count.
   local function kill_midway(args, after)
-    mock:config { delay_ms = 120 }
+    mock:config { delay_ms = 60 }
     local pid = cli.start(mock, args, dir)
     local ckpt = args[#args] .. ".checkpoint"
     local written
@@ -210,7 +210,7 @@ describe("#slow helpcrunch export", function()
 
   it("Ctrl-C exits 130 and keeps what was written for --resume", function()
     local path = dir .. "/int.jsonl"
-    mock:config { delay_ms = 120 }
+    mock:config { delay_ms = 60 }
     local pid = cli.start(mock, { "export", "-q", "-o", path }, dir)
     cli.until_(function() return io.open(path .. ".checkpoint", "rb") ~= nil end, 60)
     os.execute("kill -INT " .. pid)

@@ -26,7 +26,7 @@ end
 describe("helpcrunch progress", function()
   local mock, client, dir
   lazy_setup(function()
-    mock = H.mock { customers = 300, seed = 8 }
+    mock = H.mock { customers = 200, seed = 8 }
     client = H.client(mock)
   end)
   lazy_teardown(function()
@@ -46,12 +46,12 @@ describe("helpcrunch progress", function()
     local out, code = on_terminal(mock, { "export", "-o", dir .. "/p.jsonl", "--rate", "2/2" },
       nil, dir)
     assert.equal(0, code, out)
-    assert.matches("\rexport %[[#.]+%] %d+/300 customers %(%d+%%%)", out)
+    assert.matches("\rexport %[[#.]+%] %d+/200 customers %(%d+%%%)", out)
     assert.matches("\27%[K", out)
     assert.matches("/s, ETA %d+:%d%d", out)
     assert.matches("waiting %d s for the rate limit", out)
     assert.matches("1 retries", out)
-    assert.matches("\r\27%[Khelpcrunch export: 300 customers in [%d.]+ s %(%d+/s%) to ", out)
+    assert.matches("\r\27%[Khelpcrunch export: 200 customers in [%d.]+ s %(%d+/s%) to ", out)
   end)
 
   it("writes plain lines when stderr is not a terminal, and nothing with --quiet", function()
@@ -59,7 +59,7 @@ describe("helpcrunch progress", function()
     assert.equal(0, r.code, r.err)
     assert.is_nil(r.err:find("\r", 1, true))
     assert.is_nil(r.err:find("\27", 1, true))
-    assert.matches("^helpcrunch export: 300 customers in [%d.]+ s %(%d+/s%) to .-q%.jsonl\n$", r.err)
+    assert.matches("^helpcrunch export: 200 customers in [%d.]+ s %(%d+/s%) to .-q%.jsonl\n$", r.err)
     r = cli.run(mock, { "export", "-q", "-o", dir .. "/q2.jsonl" })
     assert.equal(0, r.code)
     assert.equal("", r.err)

@@ -120,7 +120,7 @@ function M.client(o, ui)
     token = token, base_url = o.base_url, rate_limit = rate, clock = clock,
     on_request = function(ev) if ui.progress then ui.progress:event(ev) end end,
   })
-  if not ok then return nil, tostring(client):gsub("^helpcrunch%.new: ", "") end
+  if not ok then return nil, (tostring(client):gsub("^helpcrunch%.new: ", "")) end
   return client
 end
 
