@@ -38,10 +38,45 @@ function H.mock(opts)
 end
 
 --- A client for the mock: rate limit off and no retries unless given.
+--
+-- Every error a test client returns or raises and every event it emits
+-- passes through its scrubber once, last: the client's scrubber is wrapped
+-- so that, anywhere in the suite, a string that still holds the token (or
+-- a piece of it 8 characters or longer) fails the test that provoked it.
 function H.client(mock, opts)
   local o = { token = H.TOKEN, base_url = mock.url, rate_limit = false, max_retries = 0 }
   for k, v in pairs(opts or {}) do o[k] = v end
-  return require("helpcrunch").new(o)
+  local client = require("helpcrunch").new(o)
+  local token, scrub = o.token, client.scrub
+  client.scrub = function(v)
+    local out = scrub(v)
+    H.assert_no_secret(out, token)
+    return out
+  end
+  return client
+end
+
+--- Raise if any string reachable from v (keys, values, nested tables) holds
+-- the secret, or (for secrets of 8 characters or more) any 8-character
+-- piece of it: a message cut off inside the token would still leak it.
+function H.assert_no_secret(v, secret, seen)
+  seen = seen or {}
+  local t = type(v)
+  if t == "string" then
+    local pieces = #secret >= 8 and #secret - 7 or 1
+    for i = 1, pieces do
+      local piece = #secret >= 8 and secret:sub(i, i + 7) or secret
+      if v:find(piece, 1, true) then
+        error("the token (or a piece of it) leaked into: " .. v, 2)
+      end
+    end
+  elseif t == "table" and not seen[v] then
+    seen[v] = true
+    for k, x in pairs(v) do
+      H.assert_no_secret(k, secret, seen)
+      H.assert_no_secret(x, secret, seen)
+    end
+  end
 end
 
 --- For a describe block: the setup and teardown that start a mock and a

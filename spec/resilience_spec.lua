@@ -174,6 +174,26 @@ describe("retries", function()
     assert(client.customers:list { limit = 1 })        -- the next request holds off 2 s
     assert.equals(1, #clock.naps)
     assert.is_true(clock.naps[1] >= 1.99 and clock.naps[1] <= 2, tostring(clock.naps[1]))
+    -- without a limiter there is nothing to hold: the next call goes at once
+    -- (issue 10: the whole client was held up to 60 s for a 429 it never retried)
+    local free = H.client(mock, { max_retries = 0, clock = H.clock(), rate_limit = false })
+    mock:fault { kind = "429", retry_after = 30, path = "/v1/customers/4994" }
+    assert.is_nil((free.customers:get(4994)))
+    assert(free.customers:list { limit = 1 })
+    assert.same({}, free.clock.naps)
+  end)
+
+  it("a write answered 2xx with a body it cannot read: kind decode, the status, 'applied'", function()
+    -- issue 10: reported as outcome_unknown, though the customer exists
+    local client = H.client(mock, { max_retries = 3 })
+    mock:fault { kind = "invalid_json", method = "POST", path = "/v1/customers" }
+    local c, err = client.customers:create { name = "Made" }
+    assert.is_nil(c)
+    assert.equals("decode", err.kind)
+    assert.equals("invalid_json", err.code)
+    assert.equals(201, err.status)
+    assert.truthy(err.message:find("applied", 1, true))
+    assert.equals(1, #mock:log())                      -- not retried
   end)
 
   it("reads Retry-After as seconds or as an HTTP date, and caps the wait at 60 s", function()

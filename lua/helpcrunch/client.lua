@@ -70,11 +70,8 @@ local function check_types(fname, t, allowed, prefix)
   for k, v in pairs(t) do
     local want = allowed[k]
     if not want then
-      local names = {}
-      for n in pairs(allowed) do names[#names + 1] = n end
-      table.sort(names)
       error(fname .. ": unknown option " .. prefix .. util.describe(k) .. " (options: "
-        .. table.concat(names, ", ") .. ")", 4)
+        .. util.key_list(allowed) .. ")", 4)
     end
     if not want:find(type(v), 1, true) then
       error(fname .. ": option '" .. prefix .. k .. "' must be a " .. want:gsub("|", " or ")

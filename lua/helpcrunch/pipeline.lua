@@ -211,4 +211,20 @@ function Call:wait(on_transfer)
   end
 end
 
+--- Wait, and return only the value: the decoded body (or raw text), or nil
+-- and the error. What a resource call returns.
+function Call:value()
+  local body, err = self:wait()
+  if body == nil then return nil, err end
+  return body
+end
+
+--- Wait for a call whose answer is not needed: true on success (any 2xx),
+-- or nil and the error.
+function Call:ok()
+  local body, err = self:wait()
+  if body == nil then return nil, err end
+  return true
+end
+
 return M

@@ -36,13 +36,6 @@ local function operators_for(ftype)
   return table.concat(ops, " ")
 end
 
-local function field_list(fields)
-  local names = {}
-  for n in pairs(fields) do names[#names + 1] = n end
-  table.sort(names)
-  return table.concat(names, ", ")
-end
-
 local function a_or_an(ftype)
   return ftype == "integer" and "an " or "a "
 end
@@ -135,7 +128,7 @@ function Query:where(field, op, value)
   local ftype = short and spec.fields[short]
   if not ftype then
     error(fname .. ": unknown field " .. util.describe(field) .. " (fields: "
-      .. field_list(spec.fields) .. ")", 2)
+      .. util.key_list(spec.fields) .. ")", 2)
   end
   local full = spec.prefix .. short
   local ops = OPERATORS[op]

@@ -52,11 +52,8 @@ function M.check_params(fname, params, allowed, level)
   end
   for k in pairs(params) do
     if not allowed[k] then
-      local names = {}
-      for n in pairs(allowed) do names[#names + 1] = n end
-      table.sort(names)
       error(fname .. ": unknown parameter " .. M.describe(k) .. " (valid: "
-        .. table.concat(names, ", ") .. ")", level + 1)
+        .. M.key_list(allowed) .. ")", level + 1)
     end
   end
   return params
@@ -81,6 +78,19 @@ function M.user_level()
     end
     level = level + 1
   end
+end
+
+--- Raise a programmer error at the user's line (see user_level).
+function M.raise(msg)
+  error(msg, M.user_level())
+end
+
+--- The keys of t, sorted, joined with ", " (for "valid: ..." messages).
+function M.key_list(t)
+  local names = {}
+  for n in pairs(t) do names[#names + 1] = tostring(n) end
+  table.sort(names)
+  return table.concat(names, ", ")
 end
 
 --- Raise unless `self` is the object a method expects (catches obj.method()

@@ -74,6 +74,13 @@ local ROUTES = {
     mock.queue = {}
     return reply_json(200, { queued = 0 })
   end,
+  ["POST /_mock/clock"] = function(mock, req)
+    local body = req.body ~= "" and json.decode(req.body) or {}
+    local s = type(body) == "table" and tonumber(body.advance)
+    if not s or s < 0 then return admin_error("advance must be a number of seconds >= 0") end
+    mock:advance(s)
+    return reply_json(200, { now = mock.now() })
+  end,
   ["GET /_mock/held"] = function(mock)
     return reply_json(200, { held = mock.server:held() })
   end,

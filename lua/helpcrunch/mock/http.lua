@@ -160,6 +160,13 @@ function M.new(handler, host, port)
   }, Server)
 end
 
+-- The time responses are scheduled by: the handler's clock when it has one
+-- (the mock's, which tests move on instead of sleeping), else the real one.
+function Server:now()
+  local h = self.handler
+  return h.now and h.now() or gettime()
+end
+
 function Server:close_conn(conn)
   if conn.closed then return end
   conn.closed = true
@@ -319,7 +326,7 @@ end
 --- Run one turn of the loop: wait at most `timeout` seconds for something to do.
 -- @tparam number timeout seconds
 function Server:step(timeout)
-  local now = gettime()
+  local now = self:now()
   local sendt = {}
   for _, conn in pairs(self.conns) do
     if conn.deferred then
@@ -352,7 +359,7 @@ function Server:step(timeout)
   end
   if timeout < 0 then timeout = 0 end
   local readable, writable = select(recvt, sendt, timeout)
-  now = gettime()
+  now = self:now()
   for _, s in ipairs(writable) do
     local conn = self.conns[s]
     if conn then
@@ -391,7 +398,7 @@ end
 --- Send every held response now.
 -- @treturn integer how many were released
 function Server:release()
-  local n, now = 0, gettime()
+  local n, now = 0, self:now()
   self:each_held(function(_, item)
     item.hold, item.at, n = nil, now, n + 1
   end)

@@ -86,7 +86,10 @@ function M.new(opts)
   local o = {}
   for k, v in pairs(M.DEFAULTS) do o[k] = v end
   for k, v in pairs(opts or {}) do o[k] = v end
-  local self = setmetatable({ opts = o, now = socket.gettime, conns = {} }, Mock)
+  local self = setmetatable({ opts = o, conns = {}, clock_offset = 0 }, Mock)
+  -- The mock's clock (rate window, Retry-After, log times, created times):
+  -- the real one, moved on by POST /_mock/clock so tests need not sleep.
+  self.now = function() return socket.gettime() + self.clock_offset end
   local err = config.check(o)
   if err then return nil, err end
   if o.data then
@@ -128,6 +131,12 @@ function M.load(path)
   return entries
 end
 
+--- Move the mock's clock on by `seconds` (the rate window frees its slots as if
+-- that time had passed); `reset` puts it back.
+function Mock:advance(seconds)
+  self.clock_offset = self.clock_offset + seconds
+end
+
 --- Back to the startup state: data, configuration, log, counters, rate-limit window,
 -- queued faults and the fault and churn generators.
 function Mock:reset()
@@ -151,6 +160,7 @@ function Mock:reset()
   self.churn_rng = prng.new(o.seed, 3)
   self.jitter_rng = prng.new(o.seed, 4)
   self.window = ratewindow.new()
+  self.clock_offset = 0
   self.queue = {}
   self.search_cache, self.search_cache_n = {}, 0
   self.log:clear()

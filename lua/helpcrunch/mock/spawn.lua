@@ -226,6 +226,11 @@ function Mock:held() return admin(self, "GET", "/_mock/held").held end
 -- @treturn integer how many were released
 function Mock:release() return admin(self, "POST", "/_mock/release").released end
 
+--- Move the mock's clock on (rate window, Retry-After, log times) instead of
+-- sleeping; `reset` puts it back.
+-- @tparam number seconds
+function Mock:advance(seconds) return admin(self, "POST", "/_mock/clock", { advance = seconds }) end
+
 --- Drop every queued fault.
 function Mock:clear_faults() return admin(self, "DELETE", "/_mock/fault") end
 

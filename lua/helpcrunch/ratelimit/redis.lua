@@ -92,11 +92,8 @@ local function check_options(opts)
   for k, v in pairs(opts) do
     local check = OPTIONS[k]
     if not check then
-      local names = {}
-      for n in pairs(OPTIONS) do names[#names + 1] = n end
-      table.sort(names)
       error(FNAME .. ": unknown option " .. util.describe(k) .. " (options: "
-        .. table.concat(names, ", ") .. ")", 4)
+        .. util.key_list(OPTIONS) .. ")", 4)
     end
     local ok = check(v)
     if ok ~= true then

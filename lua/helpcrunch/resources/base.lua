@@ -293,13 +293,6 @@ end
 
 M.RULES = RULES
 
-local function field_names(fields)
-  local names = {}
-  for n in pairs(fields) do names[#names + 1] = n end
-  table.sort(names)
-  return table.concat(names, ", ")
-end
-
 --- A request body from the caller's fields, each checked by its rule.
 -- A field table maps each field to a rule name ("string", "text",
 -- "boolean", "date") or a rule function(fname, name, v, level) -> value.
@@ -329,7 +322,7 @@ function M.body(fname, fields, spec, level, opts)
     if rule == nil then
       if opts.unknown ~= "keep" then
         error(fname .. ": unknown field " .. util.describe(k) .. " (fields: "
-          .. field_names(spec) .. ")", level + 1)
+          .. util.key_list(spec) .. ")", level + 1)
       end
       body[k] = v
     elseif v == NULL and not required[k] then

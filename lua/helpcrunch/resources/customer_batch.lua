@@ -7,7 +7,6 @@
 -- @module helpcrunch.resources.customer_batch
 
 local util = require "helpcrunch.util"
-local errors = require "helpcrunch.errors"
 local customers = require "helpcrunch.resources.customers"
 local writable = require "helpcrunch.resources.customer_fields"
 
@@ -16,16 +15,7 @@ local M = {}
 -- The API's most customers in one batch request.
 local MAX_BATCH = 10
 
-local function raise(msg)
-  error(msg, util.user_level())
-end
-
--- The decoded body, or nil and the error.
-local function outcome(call)
-  local body, err = call:wait()
-  if body == nil and errors.is(err) then return nil, err end
-  return body
-end
+local raise = util.raise
 
 local function int_id(digits)
   local n = tonumber(digits)
@@ -39,7 +29,7 @@ end
 local function send_batch(client, items, lo, hi, results)
   local chunk = {}
   for i = lo, hi do chunk[#chunk + 1] = items[i] end
-  local body, err = outcome(client:call("PUT", "/customers/batch", { body = chunk }))
+  local body, err = client:call("PUT", "/customers/batch", { body = chunk }):value()
   if err then
     if (err.kind == "validation" or err.kind == "not_found") and hi > lo then
       local mid = math.floor((lo + hi) / 2)

@@ -43,9 +43,7 @@ for k in pairs(M.WRITABLE) do VALID[#VALID + 1] = k end
 table.sort(VALID)
 VALID = table.concat(VALID, ", ")
 
-local function raise(msg)
-  error(msg, util.user_level())
-end
+local raise = util.raise
 
 local function chars(s)
   local _, n = s:gsub("[^\128-\191]", "")

@@ -8,7 +8,6 @@
 -- @module helpcrunch.resources.customers
 
 local util = require "helpcrunch.util"
-local errors = require "helpcrunch.errors"
 local search = require "helpcrunch.search"
 local base = require "helpcrunch.resources.base"
 local writable = require "helpcrunch.resources.customer_fields"
@@ -80,17 +79,7 @@ end
 
 -- ---- writes ---------------------------------------------------------------
 
-local function raise(msg)
-  error(msg, util.user_level())
-end
-
--- A write's outcome: the decoded body, or nil and the error. (A 2xx whose
--- body is JSON null also arrives as nil, with the facts: that is a success.)
-local function outcome(call)
-  local body, err = call:wait()
-  if body == nil and errors.is(err) then return nil, err end
-  return body
-end
+local raise = util.raise
 
 --- Create a customer.
 -- @tparam table fields any writable field (see README "Changing customers"):
@@ -101,14 +90,14 @@ end
 function Customers:create(fields)
   util.check_self(self, Customers, "client.customers:create", 2)
   local body = writable.body("customers:create", fields)
-  return outcome(self.client:call("POST", "/customers", { body = body }))
+  return self.client:call("POST", "/customers", { body = body }):value()
 end
 
 local function change(self, fname, method, id, fields)
   local path = "/customers/" .. check_id(fname, id)
   local body, n = writable.body(fname, fields)
   if n == 0 then raise(fname .. ": fields is empty: name at least one field to change") end
-  return outcome(self.client:call(method, path, { body = body }))
+  return self.client:call(method, path, { body = body }):value()
 end
 
 --- Change some fields of a customer (PATCH): the others keep their values;
@@ -133,14 +122,6 @@ function Customers:replace(id, fields)
   return change(self, "customers:replace", "PUT", id, fields)
 end
 
--- A write whose answer is not needed: true on any 2xx (DELETE answers "Ok",
--- not JSON; error bodies are still read).
-local function done(call)
-  local _, err = call:wait()
-  if errors.is(err) then return nil, err end
-  return true
-end
-
 --- Delete a customer, for good.
 -- @param id HelpCrunch's numeric id
 -- @treturn boolean|nil true
@@ -148,14 +129,15 @@ end
 function Customers:delete(id)
   util.check_self(self, Customers, "client.customers:delete", 2)
   local path = "/customers/" .. check_id("customers:delete", id)
-  return done(self.client:call("DELETE", path, { decode = false }))
+  -- DELETE answers "Ok", not JSON: any 2xx is the result (error bodies are still read)
+  return self.client:call("DELETE", path, { decode = false }):ok()
 end
 
 local function tags_call(self, fname, method, id, tags)
   local path = "/customers/" .. check_id(fname, id) .. "/tags"
   local list = writable.tag_list(fname .. ": tags", tags, method == "DELETE")
   if #list == 0 then raise(fname .. ": tags is empty: name at least one tag") end
-  return done(self.client:call(method, path, { body = { tags = list }, decode = false }))
+  return self.client:call(method, path, { body = { tags = list }, decode = false }):ok()
 end
 
 --- Add tags to a customer (its other tags are kept; a new tag name is
@@ -227,8 +209,8 @@ end
 local function patch_found(self, found, body)
   body.userId = nil
   if next(body) == nil then return found, false end
-  local c, err = outcome(self.client:call("PATCH", "/customers/" .. util.int_string(found.id),
-    { body = body }))
+  local c, err = self.client:call("PATCH", "/customers/" .. util.int_string(found.id),
+    { body = body }):value()
   if c == nil then return nil, err end
   return c, false
 end
@@ -249,7 +231,7 @@ function Customers:upsert(fields)
   local found, err = self:find { userId = uid }      -- (customer, count) | nil | (nil, err)
   if found == nil and err ~= nil then return nil, err end
   if found then return patch_found(self, found, body) end
-  local created, cerr = outcome(self.client:call("POST", "/customers", { body = body }))
+  local created, cerr = self.client:call("POST", "/customers", { body = body }):value()
   if created ~= nil then return created, true end
   if cerr.code == "invalid_userId_value" then
     -- Someone created it between the find and the create: update that one.
