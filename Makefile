@@ -38,7 +38,7 @@ BUILD := build/$(LUA)
 OBJS  := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE  := $(BUILD)/helpcrunch/core.so
 LUAFILES := $(shell find lua -name '*.lua' 2>/dev/null)
-BINS  := bin/helpcrunch-mock
+BINS  := bin/helpcrunch-mock bin/helpcrunch
 
 .PHONY: rockspec all test test-one demo bench valgrind install uninstall deps lint clean check-exports luarocks-check
 
@@ -135,3 +135,10 @@ alloc-json:
 .PHONY: alloc-client
 alloc-client:
 	@sh tools/alloc-client.sh
+
+# ---- docs and the CLI (issue 17) ----
+# The HTML reference of every module (LDoc, from config.ld) into docs/, which is
+# generated, not committed; the logic is in tools/docs.sh.
+.PHONY: docs
+docs:
+	@sh tools/docs.sh

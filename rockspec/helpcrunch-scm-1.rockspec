@@ -12,15 +12,20 @@ description = {
     List, get, search and create HelpCrunch customers. A C core does the HTTP
     (libcurl, keep-alive) and decodes JSON straight into normalised Lua tables;
     a thin Lua layer adds iterators over all pages, a search builder, retries
-    and rate limiting. Needs libcurl and OpenSSL's libcrypto (webhook
-    signatures); the local test server is the separate helpcrunch-mock rock.
+    and rate limiting; the `helpcrunch` command exports, imports and looks
+    up customers. Needs libcurl and OpenSSL's libcrypto (webhook signatures);
+    the local test server is the separate helpcrunch-mock rock.
   ]],
   license = "MIT",
   labels = { "http", "api", "libcurl", "json" },
 }
 supported_platforms = { "unix" }
+-- argparse only for the `helpcrunch` command (bin/helpcrunch): the library never
+-- loads it. On Debian it is the lua-argparse package, not a rock: install with
+-- --deps-mode=none there.
 dependencies = {
   "lua >= 5.1, < 5.5",
+  "argparse >= 0.6",
 }
 -- libcurl is found the way LuaRocks means external libraries to be found: it looks for
 -- libcurl.so under its external_deps_dirs (/usr/local, /usr) in lib/ and in the
@@ -48,6 +53,21 @@ build = {
     lib = { ["helpcrunch.core"] = "build/rock/helpcrunch/core.so" },
     lua = {
       ["helpcrunch.async"] = "lua/helpcrunch/async.lua",
+      ["helpcrunch.cli.args"] = "lua/helpcrunch/cli/args.lua",
+      ["helpcrunch.cli.columns"] = "lua/helpcrunch/cli/columns.lua",
+      ["helpcrunch.cli.commands"] = "lua/helpcrunch/cli/commands.lua",
+      ["helpcrunch.cli.connect"] = "lua/helpcrunch/cli/connect.lua",
+      ["helpcrunch.cli.csv"] = "lua/helpcrunch/cli/csv.lua",
+      ["helpcrunch.cli.export"] = "lua/helpcrunch/cli/export.lua",
+      ["helpcrunch.cli.filters"] = "lua/helpcrunch/cli/filters.lua",
+      ["helpcrunch.cli.import"] = "lua/helpcrunch/cli/import.lua",
+      ["helpcrunch.cli.init"] = "lua/helpcrunch/cli/init.lua",
+      ["helpcrunch.cli.jsonl"] = "lua/helpcrunch/cli/jsonl.lua",
+      ["helpcrunch.cli.partfile"] = "lua/helpcrunch/cli/partfile.lua",
+      ["helpcrunch.cli.progress"] = "lua/helpcrunch/cli/progress.lua",
+      ["helpcrunch.cli.records"] = "lua/helpcrunch/cli/records.lua",
+      ["helpcrunch.cli.report"] = "lua/helpcrunch/cli/report.lua",
+      ["helpcrunch.cli.sys"] = "lua/helpcrunch/cli/sys.lua",
       ["helpcrunch.client"] = "lua/helpcrunch/client.lua",
       ["helpcrunch.errors"] = "lua/helpcrunch/errors.lua",
       ["helpcrunch.init"] = "lua/helpcrunch/init.lua",
@@ -80,5 +100,6 @@ build = {
       ["helpcrunch.util"] = "lua/helpcrunch/util.lua",
       ["helpcrunch.webhook"] = "lua/helpcrunch/webhook.lua",
     },
+    bin = { helpcrunch = "bin/helpcrunch" },
   },
 }

@@ -1,6 +1,6 @@
 --- Every example of README.md's "Changing customers", "Events", "Webhooks" and
--- "Webhooks from the mock" sections, extracted from the README and run as
--- written:
+-- "Webhooks from the mock" sections (readme.WRITES_SECTIONS; spec/readme_spec.lua
+-- runs the others), extracted from the README and run as written:
 -- - a ```lua block runs against a fresh mock, with `client` (a client of that
 --   mock), `helpcrunch` and `spawn` in scope; it must not raise (the examples
 --   assert what they claim);
@@ -15,51 +15,12 @@ local H = require "spec.helper"
 local helpcrunch = require "helpcrunch"
 local socket = require "socket"
 local spawn = require "helpcrunch.mock.spawn"
+local readme = require "spec.support.readme"   -- the one extractor of README examples
 
 local SECRET = "whsec-readme-spec"
 
--- The fenced blocks of a README section (a heading and everything up to the next
--- heading of the same or a higher level): { lang =, code =, line = } each.
-local function blocks(title)
-  local out, level, fence, n = {}, nil, nil, 0
-  for line in (H.read("README.md") .. "\n"):gmatch("(.-)\n") do
-    n = n + 1
-    if fence then
-      if line:match("^```%s*$") then
-        fence.code = table.concat(fence.lines, "\n")
-        out[#out + 1] = fence
-        fence = nil
-      else
-        fence.lines[#fence.lines + 1] = line
-      end
-    else
-      local hashes, heading = line:match("^(#+) (.-)%s*$")
-      if hashes and level and #hashes <= level then level = nil end
-      if heading == title then level = #hashes end
-      local lang = level and line:match("^```(%w+)")
-      if lang then fence = { lang = lang, lines = {}, line = n + 1 } end
-    end
-  end
-  assert(#out > 0, "README has no code in section " .. title)
-  return out
-end
-
-local function is_signatures(code)
-  for line in (code .. "\n"):gmatch("(.-)\n") do
-    if line:match("%S") and not line:find("-->", 1, true) then return false end
-  end
-  return true
-end
-
--- Compile a block so that its line numbers are README.md's.
-local function compile(block, env, suffix)
-  return assert(load(string.rep("\n", block.line - 1) .. block.code .. (suffix or ""),
-    "=README.md", "t", env and setmetatable(env, { __index = _G })))
-end
-
-local function run(block, env, suffix)
-  return compile(block, env, suffix)()
-end
+local blocks, compile, run = readme.blocks, readme.compile, readme.run
+local is_signatures = readme.is_signatures
 
 -- A port nothing listens on right now.
 local function free_port()
@@ -79,7 +40,7 @@ describe("README examples", function()
 
   local quiet = function() end
 
-  for _, title in ipairs { "Changing customers", "Events", "Webhooks", "Webhooks from the mock" } do
+  for _, title in ipairs(readme.WRITES_SECTIONS) do
     it("runs section " .. title, function()
       local ran = 0
       for _, b in ipairs(blocks(title)) do

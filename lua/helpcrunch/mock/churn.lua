@@ -1,4 +1,5 @@
---- Churn (`--churn N`): after each successful list or search page, N customers are
+--- Churn: customers inserted or deleted while a client pages.
+-- With `--churn N`, after each successful list or search page, N customers are
 -- inserted that sort before every existing customer in the order that request used,
 -- so the next page at `offset + limit` repeats the last N customers of this one.
 -- `--churn-delete M`: after each such page, M of the customers before the page's end

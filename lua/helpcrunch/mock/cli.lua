@@ -1,4 +1,4 @@
---- The command line of `helpcrunch-mock`: flags, `--help`, and the entry point.
+--- The command line of `helpcrunch-mock`: its flags, their help, and the entry point.
 -- @module helpcrunch.mock.cli
 
 local ipairs, tostring, tonumber, pcall = ipairs, tostring, tonumber, pcall
