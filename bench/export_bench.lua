@@ -89,7 +89,7 @@ for _, size in ipairs(SIZES) do
       local r = run(c, srv.url)
       assert(r.n == size * 100, c.key .. " read " .. r.n .. " customers of " .. size * 100)
       local sm = samples[c.key]
-      sm.s[#sm.s + 1], sm.rss[#sm.rss + 1], sm.requests = r.s, r.rss, r.requests
+      sm.s[round], sm.rss[round], sm.requests = r.s, r.rss, r.requests
     end
   end
   srv:stop()
@@ -104,7 +104,7 @@ for _, size in ipairs(SIZES) do
   for _, c in ipairs(CLIENTS) do
     local sm = samples[c.key]
     local s, rss = common.median(sm.s), common.median(sm.rss)
-    row[c.key] = { s = s, rss = rss }
+    row[c.key] = { s = s, rss = rss, runs = sm.s }
     print(string.format("  %-7s %-27s %8d %9.4f %12.0f %8.3f %6.1f MB", c.lua, c.label,
       sm.requests, s, size * 100 / s, s * 1000 / size, rss))
   end
@@ -112,16 +112,24 @@ end
 
 -- The summary: the bars, the cost curve.
 local function has(size) return results[size] ~= nil end
+-- The median of the ratios of runs made in the same round (seconds apart):
+-- drift in the machine's load cancels out of each ratio.
+local function paired(row, base, key)
+  local ratios = {}
+  for i = 1, #row[key].runs do ratios[i] = row[base].runs[i] / row[key].runs[i] end
+  return common.median(ratios)
+end
 if has(1000) then
   local r = results[1000]
-  print("\nat 1,000 pages (100,000 customers): helpcrunch all{} is")
+  print("\nat 1,000 pages (100,000 customers): helpcrunch all{} is (median of the ratios of runs"
+    .. " in the same round)")
   for _, p in ipairs { { "lua5.4", "hc54", "http54", "ka54" }, { "luajit", "hcjit", "httpjit", "kajit" } } do
-    local ratio = r[p[3]].s / r[p[2]].s
+    local ratio = paired(r, p[3], p[2])
     print(string.format("  %-7s %.2fx LuaSocket http+cjson (bar >= %.1fx: %s), %.2fx LuaSocket "
       .. "keep-alive+cjson", p[1], ratio, BAR_RATIO, ratio >= BAR_RATIO and "met" or "NOT MET",
-      r[p[4]].s / r[p[2]].s))
+      paired(r, p[4], p[2])))
   end
-  print(string.format("  ngx     %.2fx a cosocket keep-alive+cjson loop", r.cosngx.s / r.hcngx.s))
+  print(string.format("  ngx     %.2fx a cosocket keep-alive+cjson loop", paired(r, "cosngx", "hcngx")))
   local fastest = math.min(r.hc54.s, r.hcjit.s, r.hcngx.s)
   print(string.format("  nginx alone (a keep-alive GET loop that does not decode) serves the "
     .. "pages in %.3f s: %.0fx faster than the fastest client", r.fetch.s, fastest / r.fetch.s))

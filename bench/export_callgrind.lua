@@ -118,15 +118,13 @@ end
 -- Self cost per function of a callgrind file: { ["fn [object]"] = n }.
 local function functions(file)
   local t = {}
-  local text = sh("callgrind_annotate --threshold=100 --inclusive=no " .. file .. " 2>/dev/null")
+  local text = sh("callgrind_annotate --threshold=100 --inclusive=no --auto=no " .. file .. " 2>/dev/null")
   for line in text:gmatch("[^\n]+") do
     local n, where = line:match("^%s*([%d,]+)%s+%([%d.% ]+%%%)%s+(.+)$")
     if n and not where:find("PROGRAM TOTALS", 1, true) then
       local fn, obj = where:match("^(.-)%s+%[(.-)%]$")
       fn = (fn or where):gsub("^.*:", ""):gsub("'%d+$", "")   -- f'2: f recursing
       local file_part = (where:match("^(.-):") or ""):gsub("^.*/", "")
-      local lost = where:match("unidentified lines in (%S-)>")        -- inlined code
-      if lost then fn, file_part, obj = "(inlined)", lost:gsub("^.*/", ""), nil end
       local key = fn .. "\t" .. file_part .. "\t" .. (obj or "???"):gsub("^.*/([^/]*/[^/]*)$", "%1")
       t[key] = (t[key] or 0) + tonumber((n:gsub(",", "")))
     end
@@ -143,7 +141,7 @@ local VM = "Lua VM: the Lua code (pager, pipeline, transport, the loop)"
 -- Which part of the process a function belongs to (obj: the object's last
 -- two path components, file: the source file's name when known).
 local function category(fn, file, obj)
-  if obj == "helpcrunch/core.so" or obj == "???" and file:find("%.c$") then
+  if obj == "helpcrunch/core.so" then
     if file:find("^json") or file == "customer.c" then
       return "C decoder (json_decode.c, json_number.c, customer.c)"
     end
@@ -185,37 +183,55 @@ local function category(fn, file, obj)
   return "other (" .. obj .. ")"
 end
 
-for _, lua in ipairs { "lua5.4", "luajit" } do
-  for _, client in ipairs(BREAKDOWN) do
-    local large = functions(string.format("%s/cg.%s.%s.%d", tmp, lua, client, LARGE))
-    local small = functions(string.format("%s/cg.%s.%s.%d", tmp, lua, client, SMALL))
-    local total, cats, fns = 0, {}, {}
-    for key, n in pairs(large) do
-      local net = (n - (small[key] or 0)) / (LARGE - SMALL)
-      local fn, file, obj = key:match("^(.-)\t(.-)\t(.*)$")
-      local cat = category(fn, file, obj)
-      cats[cat] = (cats[cat] or 0) + net
-      total = total + net
-      local where = (file ~= "" and file ~= "???") and file or obj:gsub("^.*/", "")
-      fns[#fns + 1] = { name = fn .. " (" .. where .. ")", n = net }
-    end
-    print(string.format("\nwhere the instructions go: %s, %s (%s), per page, self cost net of %d pages",
-      lua, LABEL[client], HOST[lua] == lua and "stock interpreter: no Lua symbols" or "cghost",
-      SMALL))
-    local list = {}
-    for cat, n in pairs(cats) do list[#list + 1] = { cat, n } end
-    table.sort(list, function(a, b) return a[2] > b[2] end)
-    for _, c in ipairs(list) do
-      if c[2] / total >= 0.005 then
-        print(string.format("  %-62s %10.0f %5.1f%%", c[1], c[2], 100 * c[2] / total))
-      end
-    end
-    table.sort(fns, function(a, b) return a.n > b.n end)
-    local top = {}
-    for i = 1, math.min(12, #fns) do
-      top[#top + 1] = string.format("%s %.0f", fns[i].name, fns[i].n)
-    end
-    print("  top functions: " .. table.concat(top, "; "))
+-- Net self cost per page of each function of a client's runs.
+local function profile(lua, client)
+  local large = functions(string.format("%s/cg.%s.%s.%d", tmp, lua, client, LARGE))
+  local small = functions(string.format("%s/cg.%s.%s.%d", tmp, lua, client, SMALL))
+  local net = {}
+  for key, n in pairs(large) do net[key] = (n - (small[key] or 0)) / (LARGE - SMALL) end
+  for key, n in pairs(small) do
+    if not large[key] then net[key] = -n / (LARGE - SMALL) end
   end
+  return net
+end
+
+local function report(title, prof, top_n)
+  local total, cats, fns = 0, {}, {}
+  for key, n in pairs(prof) do
+    local fn, file, obj = key:match("^(.-)\t(.-)\t(.*)$")
+    local cat = category(fn, file, obj)
+    cats[cat] = (cats[cat] or 0) + n
+    total = total + n
+    local where = (file ~= "" and file ~= "???") and file or obj:gsub("^.*/", "")
+    fns[#fns + 1] = { name = fn .. " (" .. where .. ")", n = n }
+  end
+  print(string.format("\n%s: %.0f instructions per page", title, total))
+  local list = {}
+  for cat, n in pairs(cats) do list[#list + 1] = { cat, n } end
+  table.sort(list, function(a, b) return math.abs(a[2]) > math.abs(b[2]) end)
+  for _, c in ipairs(list) do
+    if math.abs(c[2] / total) >= 0.005 then
+      print(string.format("  %-62s %10.0f %5.1f%%", c[1], c[2], 100 * c[2] / total))
+    end
+  end
+  table.sort(fns, function(a, b) return a.n > b.n end)
+  print("  top functions:")
+  for i = 1, math.min(top_n, #fns) do
+    print(string.format("    %-60s %10.0f", fns[i].name, fns[i].n))
+  end
+end
+
+for _, lua in ipairs { "lua5.4", "luajit" } do
+  local how = HOST[lua] == lua and "stock interpreter: no Lua symbols" or "bench/cghost.c"
+  for _, client in ipairs(BREAKDOWN) do
+    report(string.format("where the instructions go: %s, %s (%s; self cost, net of %d pages)",
+      lua, LABEL[client], how, SMALL), profile(lua, client), 12)
+  end
+  -- What customers:all{} adds to a plain loop of client:call():wait().
+  local diff, hc, calls = {}, profile(lua, "helpcrunch"), profile(lua, "calls")
+  for key, n in pairs(hc) do diff[key] = n - (calls[key] or 0) end
+  for key, n in pairs(calls) do if not hc[key] then diff[key] = -n end end
+  report(string.format("what the pager adds: %s, customers:all{} minus the client:call():wait() loop", lua),
+    diff, 8)
 end
 os.execute("rm -rf '" .. tmp .. "'")
