@@ -51,9 +51,10 @@ local CLIENTS = {
 }
 
 local function parse(out, what)
-  local s, n, rss, req = out:match("^(%S+) (%d+) (%S+) (%d+)")
+  local s, n, rss, req, cpu = out:match("^(%S+) (%d+) (%S+) (%d+) (%S+)")
   assert(s, what .. " failed: " .. out)
-  return { s = tonumber(s), n = tonumber(n), rss = tonumber(rss), requests = tonumber(req) }
+  return { s = tonumber(s), n = tonumber(n), rss = tonumber(rss), requests = tonumber(req),
+           cpu = tonumber(cpu) }
 end
 
 local function run(c, url)
@@ -82,14 +83,14 @@ for _, size in ipairs(SIZES) do
   local srv = assert(pages_mod.serve(dir))
   local runs = size >= 5000 and math.max(3, RUNS - 2) or RUNS
   local samples = {}
-  for _, c in ipairs(CLIENTS) do samples[c.key] = { s = {}, rss = {} } end
+  for _, c in ipairs(CLIENTS) do samples[c.key] = { s = {}, rss = {}, cpu = {} } end
   for round = 1, runs do
     for i = 1, #CLIENTS do
       local c = CLIENTS[(i + round - 2) % #CLIENTS + 1]
       local r = run(c, srv.url)
       assert(r.n == size * 100, c.key .. " read " .. r.n .. " customers of " .. size * 100)
       local sm = samples[c.key]
-      sm.s[round], sm.rss[round], sm.requests = r.s, r.rss, r.requests
+      sm.s[round], sm.rss[round], sm.cpu[round], sm.requests = r.s, r.rss, r.cpu, r.requests
     end
   end
   srv:stop()
@@ -99,14 +100,14 @@ for _, size in ipairs(SIZES) do
   print(string.format("\n%d pages: %d customers, %d page files, %.1f KB per page, median of %d runs"
     .. " (load average after: %s)", size, size * 100, tonumber(files),
     tonumber(bytes) / tonumber(files) / 1024, runs, loadavg()))
-  print(string.format("  %-7s %-27s %8s %9s %12s %8s %9s", "lua", "client", "requests", "seconds",
-    "customers/s", "ms/page", "peak RSS"))
+  print(string.format("  %-7s %-27s %8s %9s %12s %8s %8s %9s", "lua", "client", "requests",
+    "seconds", "customers/s", "ms/page", "CPU s", "peak RSS"))
   for _, c in ipairs(CLIENTS) do
     local sm = samples[c.key]
-    local s, rss = common.median(sm.s), common.median(sm.rss)
-    row[c.key] = { s = s, rss = rss, runs = sm.s }
-    print(string.format("  %-7s %-27s %8d %9.4f %12.0f %8.3f %6.1f MB", c.lua, c.label,
-      sm.requests, s, size * 100 / s, s * 1000 / size, rss))
+    local s, rss, cpu = common.median(sm.s), common.median(sm.rss), common.median(sm.cpu)
+    row[c.key] = { s = s, rss = rss, runs = sm.s, cpu = cpu }
+    print(string.format("  %-7s %-27s %8d %9.4f %12.0f %8.3f %8.4f %6.1f MB", c.lua, c.label,
+      sm.requests, s, size * 100 / s, s * 1000 / size, cpu, rss))
   end
 end
 
@@ -130,6 +131,11 @@ if has(1000) then
       paired(r, p[4], p[2])))
   end
   print(string.format("  ngx     %.2fx a cosocket keep-alive+cjson loop", paired(r, "cosngx", "hcngx")))
+  for _, p in ipairs { { "lua5.4", "hc54", "http54", "ka54" }, { "luajit", "hcjit", "httpjit", "kajit" },
+      { "ngx", "hcngx", "cosngx" } } do
+    print(string.format("  %-7s in CPU time (user + system, medians): %.2fx %s", p[1], r[p[3]].cpu / r[p[2]].cpu,
+      p[4] and string.format("socket.http, %.2fx keep-alive", r[p[4]].cpu / r[p[2]].cpu) or "cosocket loop"))
+  end
   local fastest = math.min(r.hc54.s, r.hcjit.s, r.hcngx.s)
   print(string.format("  nginx alone (a keep-alive GET loop that does not decode) serves the "
     .. "pages in %.3f s: %.0fx faster than the fastest client", r.fetch.s, fastest / r.fetch.s))

@@ -63,7 +63,7 @@ local function count(lua, client, url, size)
   local n = log:match("refs:%s*([%d,]+)")
   assert(n, lua .. " " .. client .. " under callgrind failed:\n" .. log)
   local read
-  for line in log:gmatch("[^\n]+") do read = line:match("^[%d.]+ (%d+) [%d.-]+ %d+$") or read end
+  for line in log:gmatch("[^\n]+") do read = line:match("^[%d.]+ (%d+) [%d.-]+ %d+ [%d.]+$") or read end
   assert(tonumber(read) == size * 100, lua .. " " .. client .. " did not read every customer:\n" .. log)
   return tonumber((n:gsub(",", ""))), out
 end
@@ -136,12 +136,22 @@ local GC_WORDS = { "mark", "sweep", "traverse", "propagate", "singlestep", "atom
   "finaliz", "ephemeron", "clearby", "GCTM", "gc_", "luaC_", "lj_gc", "youngcollection",
   "genstep", "incstep", "entersweep", "checkSizes", "remarkupvals", "restartcollection" }
 
+-- Which csrc/ file defines each function (callgrind cannot always tell).
+local CSRC = {}
+for file in sh("ls csrc/*.c"):gmatch("[^\n]+") do
+  for line in io.lines(file) do
+    local name = line:match("^[%w_][%w_ %*]-[%s%*]([%w_]+)%(")
+    if name then CSRC[name] = file:gsub("^.*/", "") end
+  end
+end
+
 local VM = "Lua VM: the Lua code (pager, pipeline, transport, the loop)"
 
 -- Which part of the process a function belongs to (obj: the object's last
 -- two path components, file: the source file's name when known).
 local function category(fn, file, obj)
   if obj == "helpcrunch/core.so" then
+    if file == "" or file == "???" then file = CSRC[(fn:gsub("%..*$", ""))] or "" end
     if file:find("^json") or file == "customer.c" then
       return "C decoder (json_decode.c, json_number.c, customer.c)"
     end

@@ -1,7 +1,8 @@
 --- One export run, in its own process so its peak RSS is its own:
 --     LUA bench/export_client.lua CLIENT BASE_URL
 -- reads every customer of BASE_URL/customers (until the pages' total) and
--- prints "seconds customers peak_rss_mb requests".
+-- prints "seconds customers peak_rss_mb requests cpu_seconds" (cpu: this
+-- process's user + system time over the export, os.clock).
 --
 -- CLIENT:
 --   helpcrunch   client.customers:all{} (curl transport, defaults: prefetch 1)
@@ -171,7 +172,7 @@ local MODULES = {
   fetch = { "socket", "cjson" },
 }
 for _, m in ipairs(MODULES[which]) do require(m) end
-local t0 = common.now()
+local t0, c0 = common.now(), os.clock()
 local n, requests = run()
-local dt = common.now() - t0
-print(string.format("%.4f %d %.1f %d", dt, n, common.peak_rss_mb() or -1, requests))
+local dt, cpu = common.now() - t0, os.clock() - c0
+print(string.format("%.4f %d %.1f %d %.4f", dt, n, common.peak_rss_mb() or -1, requests, cpu))

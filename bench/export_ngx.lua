@@ -1,7 +1,7 @@
 --- One export run inside nginx (OpenResty's Lua module), the content handler
 -- of `GET /export?client=CLIENT&base=BASE_URL`, run by bench/export_bench.lua
 -- in a worker of its own (a fresh nginx per run, so the peak RSS is that
--- run's). Answers "seconds customers peak_rss_mb requests" like
+-- run's). Answers "seconds customers peak_rss_mb requests cpu_seconds" like
 -- bench/export_client.lua.
 --
 -- CLIENT:
@@ -86,7 +86,7 @@ local run = which == "helpcrunch" and helpcrunch_export
   or which == "cosocket" and cosocket_export
   or error("unknown client " .. tostring(which))
 require(which == "helpcrunch" and "helpcrunch" or "cjson")   -- loaded before the clock
-local t0 = now()
+local t0, c0 = now(), os.clock()
 local n, requests = run()
-local dt = now() - t0
-ngx.print(string.format("%.4f %d %.1f %d\n", dt, n, peak_rss_mb(), requests))
+local dt, cpu = now() - t0, os.clock() - c0
+ngx.print(string.format("%.4f %d %.1f %d %.4f\n", dt, n, peak_rss_mb(), requests, cpu))
