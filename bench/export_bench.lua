@@ -150,18 +150,23 @@ if has(100) and has(1000) then
     end
   end
 end
-print("\ncost curve: ms per page of 100 customers (flat is the goal)")
-local head = string.format("  %-7s %-27s", "lua", "client")
-for _, size in ipairs(SIZES) do head = head .. string.format(" %8s", size .. "p") end
-print(head .. (has(100) and #SIZES > 1 and "   last/100p" or ""))
-for _, c in ipairs(CLIENTS) do
-  local line = string.format("  %-7s %-27s", c.lua, c.label)
-  for _, size in ipairs(SIZES) do
-    line = line .. string.format(" %8.3f", results[size][c.key].s * 1000 / size)
+-- The cost curve, in wall time and in CPU time (user + system: less moved
+-- by other processes on a shared machine than wall time).
+for _, what in ipairs { { "s", "wall" }, { "cpu", "CPU" } } do
+  print(string.format("\ncost curve: %s ms per page of 100 customers (flat is the goal)", what[2]))
+  local head = string.format("  %-7s %-27s", "lua", "client")
+  for _, size in ipairs(SIZES) do head = head .. string.format(" %8s", size .. "p") end
+  print(head .. (has(100) and #SIZES > 1 and "   last/100p" or ""))
+  for _, c in ipairs(CLIENTS) do
+    local line = string.format("  %-7s %-27s", c.lua, c.label)
+    for _, size in ipairs(SIZES) do
+      line = line .. string.format(" %8.3f", results[size][c.key][what[1]] * 1000 / size)
+    end
+    local last = SIZES[#SIZES]
+    if has(100) and #SIZES > 1 then
+      line = line .. string.format("   %9.2fx", (results[last][c.key][what[1]] / last)
+        / (results[100][c.key][what[1]] / 100))
+    end
+    print(line)
   end
-  local last = SIZES[#SIZES]
-  if has(100) and #SIZES > 1 then
-    line = line .. string.format("   %9.2fx", (results[last][c.key].s / last) / (results[100][c.key].s / 100))
-  end
-  print(line)
 end

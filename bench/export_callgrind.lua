@@ -150,6 +150,7 @@ local VM = "Lua VM: the Lua code (pager, pipeline, transport, the loop)"
 -- Which part of the process a function belongs to (obj: the object's last
 -- two path components, file: the source file's name when known).
 local function category(fn, file, obj)
+  if (obj == "???" or obj == "") and CSRC[(fn:gsub("%..*$", ""))] then obj = "helpcrunch/core.so" end
   if obj == "helpcrunch/core.so" then
     if file == "" or file == "???" then file = CSRC[(fn:gsub("%..*$", ""))] or "" end
     if file:find("^json") or file == "customer.c" then
@@ -212,7 +213,8 @@ local function report(title, prof, top_n)
     local cat = category(fn, file, obj)
     cats[cat] = (cats[cat] or 0) + n
     total = total + n
-    local where = (file ~= "" and file ~= "???") and file or obj:gsub("^.*/", "")
+    local where = (file ~= "" and file ~= "???") and file or CSRC[(fn:gsub("%..*$", ""))]
+      or obj:gsub("^.*/", "")
     fns[#fns + 1] = { name = fn .. " (" .. where .. ")", n = n }
   end
   print(string.format("\n%s: %.0f instructions per page", title, total))
