@@ -19,6 +19,8 @@
 
 local errors = require "helpcrunch.errors"
 
+local type = type
+
 local M = {}
 
 --- The data list and total of a list body (`{data = [...], total = N}`).
@@ -103,6 +105,12 @@ function M.new(o)
     seen = {}, seen_old = {}, pages = 0,
   }, Pager)
   if o.resume then self:restore(o.resume) end
+  -- Made once (a closure per page would stop LuaJIT's trace compiler): once
+  -- a page's bytes are in, ask for the next ones before decoding them.
+  self.on_transfer = function()
+    self:schedule(self.ahead)
+    self.client:pump()
+  end
   return self
 end
 
@@ -164,8 +172,7 @@ function Pager:schedule(want)
     if self.total and self.next_offset >= self.total then return end
     local limit = self.size
     if self.max then
-      local buffered = self.items and (self.count - self.idx + 1) or 0
-      local need = self.max - self.yielded - buffered - self.planned
+      local need = self.max - self.yielded - self.planned
       if need <= 0 then return end
       local overlap = (not self.plain and (self.last or #self.queue > 0)) and 1 or 0
       if need + overlap < limit then limit = math.max(need + overlap, 2) end
@@ -203,9 +210,10 @@ function Pager:fail(err)
   error(err, 0)
 end
 
--- Where in data the anchor is, or nil.
+-- Where in data the anchor is, or nil (from the front: it is usually first,
+-- or a few items in when customers were created ahead of the read).
 local function find(data, id)
-  for i = #data, 1, -1 do
+  for i = 1, #data do
     local item = data[i]
     if type(item) == "table" and item.id == id then return i end
   end
@@ -293,10 +301,7 @@ function Pager:next_page()
     -- How many pages ahead (`ahead`) starts at prefetch, drops to one page at
     -- a time after a re-read (the listing is moving: concurrent pages would
     -- come back out of order) and grows back by one per page accepted.
-    local body, err = q.call:wait((self.prefetch > 0 and self.last) and function()
-      self:schedule(self.ahead)
-      self.client:pump()
-    end or nil)
+    local body, err = q.call:wait((self.prefetch > 0 and self.last) and self.on_transfer or nil)
     if body == nil then self:fail(err) end
     local data, total = self.extract(body)
     local ok, perr = check_page(data, q.limit, self.method, self.path)
@@ -357,6 +362,7 @@ function Pager:accept(q, data, total, at)
   end
   self.items, self.idx, self.count = data, at + 1, #data
   self:remember()
+  self:mark(at + 1)
   if self.ahead < self.prefetch then self.ahead = self.ahead + 1 end
   if not self.finished then self:schedule(self.ahead) end
 end
@@ -365,35 +371,71 @@ end
 function Pager:remember()
   self.pages = self.pages + 1
   if self.pages % GENERATION_PAGES == 0 then
-    self.seen_old, self.seen = self.seen, {}
+    -- The older generation is emptied and reused: a table that keeps its
+    -- size is filled again without growing (and rehashing) from nothing.
+    local old = self.seen_old
+    for k in pairs(old) do old[k] = nil end
+    self.seen_old, self.seen = self.seen, old
+  end
+end
+
+-- Go through a page's new items once, when it is taken, so that handing
+-- them out costs almost nothing: which to skip (already yielded: an item
+-- whose sort key moved it on), where `max` is reached, where to drive the
+-- prefetched transfers next.
+function Pager:mark(from)
+  local data, seen, old = self.items, self.seen, self.seen_old
+  local room = self.max and self.max - self.yielded or nil
+  local skip, fresh, stop = nil, 0, nil
+  for i = from, #data do
+    local item = data[i]
+    local id = type(item) == "table" and item.id or nil
+    if id ~= nil and (seen[id] or old[id]) then
+      skip = skip or {}
+      skip[i] = true
+    else
+      if id ~= nil then seen[id] = true end
+      fresh = fresh + 1
+      if fresh == room then stop = i break end
+    end
+  end
+  self.skip, self.stop, self.pump_at = skip, stop, from + DRIVE_EVERY
+  self.yielded = self.yielded + fresh
+end
+
+-- Start the prefetched requests that could not start yet (the rate limit)
+-- and drive the transfers, every DRIVE_EVERY items.
+function Pager:pump_ahead()
+  self.pump_at = self.pump_at + DRIVE_EVERY
+  local q = self.queue
+  if q[1] then
+    for i = 1, #q do q[i].call:start() end
+    self.client:pump()
   end
 end
 
 --- The generic-for step: the next item, or nil at the end.
 function Pager:__call()
-  while not self.closed do
-    local idx = self.idx
-    if idx <= self.count then
-      local c = self.items[idx]
-      self.idx = idx + 1
-      local id = type(c) == "table" and c.id or nil
-      if id == nil or not (self.seen[id] or self.seen_old[id]) then
-        if id ~= nil then self.seen[id] = true end
-        local yielded = self.yielded + 1
-        self.yielded = yielded
-        if self.max and yielded >= self.max then
-          self:close()
-        elseif yielded % DRIVE_EVERY == 0 and self.queue[1] then
-          for i = 1, #self.queue do self.queue[i].call:start() end
-          self.client:pump()
-        end
-        return c
+  local idx = self.idx
+  while idx <= self.count do
+    self.idx = idx + 1
+    local skip = self.skip
+    if not (skip and skip[idx]) then
+      local item = self.items[idx]
+      if idx == self.stop then
+        self:close()                          -- max reached: nothing more is asked
+      elseif idx >= self.pump_at then
+        self:pump_ahead()
       end
-    elseif self.finished or not self:next_page() then
-      self:close()
+      return item
     end
+    idx = idx + 1
   end
-  return nil
+  if self.closed or self.finished or not self:next_page() then
+    self:close()
+    return nil
+  end
+  return self:__call()
 end
 
 --- Return the four values of a generic `for`: on Lua 5.4 the fourth makes
