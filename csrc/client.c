@@ -249,12 +249,16 @@ static void release_easy(hc_client *c, CURL *e) {
   c->idle[c->nidle++] = e;
 }
 
-static CURL *acquire_easy(hc_client *c) {
+/* An easy handle for a request: one of the pool, already configured with
+ * the options every request of the client has (*is_new = 0), or a new one
+ * (*is_new = 1). Handles are not reset between requests: what differs from
+ * one request to the next is set again by client_start. */
+static CURL *acquire_easy(hc_client *c, int *is_new) {
   if (c->nidle > 0) {
-    CURL *e = c->idle[--c->nidle];
-    curl_easy_reset(e);               /* the multi keeps the connections */
-    return e;
+    *is_new = 0;
+    return c->idle[--c->nidle];
   }
+  *is_new = 1;
   return curl_easy_init();
 }
 
@@ -425,22 +429,20 @@ static int client_close(lua_State *L) {
   return 0;
 }
 
-/* Set the options every request has. Options that copy a string can fail
- * (out of memory): the first failure is returned, and the request must not
- * go out half configured (a URL that failed to copy is not the URL asked). */
-static CURLcode set_common(hc_client *c, hc_request *r, CURL *e) {
-  CURLcode rc = CURLE_OK;
 #define HC_SET(opt, val) do { CURLcode x_ = curl_easy_setopt(e, opt, val); \
                               if (rc == CURLE_OK) rc = x_; } while (0)
-  HC_SET(CURLOPT_PRIVATE, (void *)r);
+
+/* Set the options every request of the client has, once per easy handle.
+ * Options that copy a string can fail (out of memory): the first failure is
+ * returned, and such a handle never goes out nor back to the pool. */
+static CURLcode set_once(hc_client *c, CURL *e) {
+  CURLcode rc = CURLE_OK;
   HC_SET(CURLOPT_NOSIGNAL, 1L);
   HC_SET(CURLOPT_WRITEFUNCTION, on_body);
-  HC_SET(CURLOPT_WRITEDATA, (void *)r);
   HC_SET(CURLOPT_HEADERFUNCTION, on_header);
-  HC_SET(CURLOPT_HEADERDATA, (void *)r);
-  HC_SET(CURLOPT_ERRORBUFFER, r->errbuf);
   HC_SET(CURLOPT_ACCEPT_ENCODING, "");           /* every encoding curl has */
   HC_SET(CURLOPT_FOLLOWLOCATION, 0L);            /* a 3xx is an error */
+  HC_SET(CURLOPT_BUFFERSIZE, 131072L);           /* a page in one or two reads */
 #if HC_CURL_VER_GE(7, 85, 0)
   HC_SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -458,6 +460,31 @@ static CURLcode set_common(hc_client *c, hc_request *r, CURL *e) {
   return rc;
 }
 
+/* Set what differs from one request to the next (every option a previous
+ * request on the same handle may have left set). */
+static CURLcode set_request(hc_client *c, hc_request *r, CURL *e, const char *method,
+                            const char *url, const char *body, size_t blen, int fresh) {
+  CURLcode rc = CURLE_OK;
+  HC_SET(CURLOPT_PRIVATE, (void *)r);
+  HC_SET(CURLOPT_WRITEDATA, (void *)r);
+  HC_SET(CURLOPT_HEADERDATA, (void *)r);
+  HC_SET(CURLOPT_ERRORBUFFER, r->errbuf);
+  HC_SET(CURLOPT_URL, url);
+  if (strcmp(method, "GET") == 0) {
+    HC_SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    HC_SET(CURLOPT_HTTPGET, 1L);
+    HC_SET(CURLOPT_HTTPHEADER, c->get_headers);
+  } else {
+    HC_SET(CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") != 0 ? method : (char *)NULL);
+    HC_SET(CURLOPT_HTTPHEADER, c->body_headers);
+    HC_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+    HC_SET(CURLOPT_COPYPOSTFIELDS, body ? body : "");
+  }
+  HC_SET(CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+  return rc;
+}
+#undef HC_SET
+
 /* client:start(method, url, body?, fresh?) -> request.
  * fresh: use a new connection. Given for requests that must not be replayed
  * (writes): libcurl silently resends a request whose reused connection died
@@ -473,6 +500,8 @@ static int client_start(lua_State *L) {
   hc_request *r;
   CURL *e;
   CURLMcode mrc;
+  CURLcode rc;
+  int is_new;
 
   box = (request_box *)hc_newuserdata(L, sizeof(request_box));
   box->r = NULL;
@@ -492,7 +521,7 @@ static int client_start(lua_State *L) {
   memset(r, 0, sizeof *r);
   r->mem = c->mem;
   box->r = r;
-  e = acquire_easy(c);
+  e = acquire_easy(c, &is_new);
   if (e == NULL) return luaL_error(L, "not enough memory");
   r->easy = e;
   r->client = c;
@@ -501,25 +530,14 @@ static int client_start(lua_State *L) {
   if (c->requests) c->requests->prev = r;
   c->requests = r;
 
-  {
-    CURLcode rc = set_common(c, r, e);
-    HC_SET(CURLOPT_URL, url);
-    if (strcmp(method, "GET") == 0) {
-      HC_SET(CURLOPT_HTTPGET, 1L);
-      HC_SET(CURLOPT_HTTPHEADER, c->get_headers);
-    } else {
-      if (strcmp(method, "POST") != 0) HC_SET(CURLOPT_CUSTOMREQUEST, method);
-      HC_SET(CURLOPT_HTTPHEADER, c->body_headers);
-      HC_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-      HC_SET(CURLOPT_COPYPOSTFIELDS, body ? body : "");
-    }
-    if (fresh) HC_SET(CURLOPT_FRESH_CONNECT, 1L);
-#undef HC_SET
-    if (rc != CURLE_OK) {
-      detach_request(r);
-      if (rc == CURLE_OUT_OF_MEMORY) return luaL_error(L, "not enough memory");
-      return luaL_error(L, "helpcrunch: curl_easy_setopt: %s", curl_easy_strerror(rc));
-    }
+  rc = is_new ? set_once(c, e) : CURLE_OK;
+  if (rc == CURLE_OK) rc = set_request(c, r, e, method, url, body, blen, fresh);
+  if (rc != CURLE_OK) {
+    r->easy = NULL;                   /* half configured: never reused */
+    curl_easy_cleanup(e);
+    detach_request(r);
+    if (rc == CURLE_OUT_OF_MEMORY) return luaL_error(L, "not enough memory");
+    return luaL_error(L, "helpcrunch: curl_easy_setopt: %s", curl_easy_strerror(rc));
   }
   mrc = curl_multi_add_handle(c->multi, e);
   if (mrc != CURLM_OK) {

@@ -56,6 +56,22 @@ static void *c_realloc(void *p, size_t n) { return curl_should_fail() ? NULL : r
 static char *c_strdup(const char *s) { return curl_should_fail() ? NULL : strdup(s); }
 static void c_free(void *p) { free(p); }
 
+/* Lua's allocations: the harness's counting allocator, with the place of
+ * the first refusal printed when ALLOC_TRACE is set (to debug a finding). */
+static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  alloc_state *a = (alloc_state *)ud;
+  int before = a->failed;
+  void *p = counting_alloc(ud, ptr, osize, nsize);
+  if (!before && a->failed && getenv("ALLOC_TRACE") &&
+      (atol(getenv("ALLOC_TRACE")) <= 1 || atol(getenv("ALLOC_TRACE")) == a->count)) {
+    void *bt[30];
+    int n = backtrace(bt, 30);
+    fprintf(stderr, "Lua's allocation %ld refused\n", a->count);
+    backtrace_symbols_fd(bt, n, 2);
+  }
+  return p;
+}
+
 /* ---- the cycle ----------------------------------------------------------- */
 
 /* Loaded before counting starts: the modules, then `cycle` is called with
@@ -106,7 +122,7 @@ static int is_memory_message(lua_State *L) {
  * mode 2: only k). Returns whether any allocation was refused. */
 static int cycle_with_failure(const char *url, int mode, long k) {
   alloc_state a = { 0, 0, 0, 0, 0 };
-  lua_State *L = lua_newstate(counting_alloc, &a);
+  lua_State *L = lua_newstate(lua_alloc, &a);
   int status, refused;
   if (L == NULL) abort();
   luaL_openlibs(L);

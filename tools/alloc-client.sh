@@ -18,7 +18,8 @@ $CC -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -std=gnu
   $(pkg-config --libs lua5.4 libcurl libcrypto) -lm || exit 1
 
 log=$OUT/mock.out
-lua5.4 bin/helpcrunch-mock --port 0 --customers 40 --seed 2 >"$log" 2>/dev/null &
+: >"$log"        # emptied here, not by the background job: no stale "listening on" line
+lua5.4 bin/helpcrunch-mock --port 0 --customers 40 --seed 2 >>"$log" 2>/dev/null &
 mock=$!
 trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null' EXIT INT TERM
 i=0
