@@ -43,14 +43,22 @@ enum hc_role {
 #error "helpcrunch.core's word-at-a-time scanners assume a little-endian GCC/clang target"
 #endif
 
+/* Whether a key's values repeat across customers (then the decoder pushes
+ * them from a cache of strings it already made). */
+enum hc_repeats { HC_UNIQUE = 0, HC_REPEATS, HC_REPEATS_IN_TAGS };
+
 typedef struct hc_key {
   char name[16];        /* zero padded: compared 8 bytes at a time */
   unsigned char len;
   unsigned char role;   /* enum hc_role */
+  unsigned char repeats;  /* enum hc_repeats */
 } hc_key;
 
 HC_HIDDEN extern const hc_key hc_keys[];
 HC_HIDDEN extern const int hc_nkeys;
+/* At most this many known keys: the decoder keeps one bit per key in a word. */
+#define HC_MAX_KEYS 64
+
 
 /* Index into hc_keys of the key spelt p[0..len), or -1. `avail` is how many
  * bytes may be read from p (at least 16 lets the lookup load whole words). */
