@@ -77,6 +77,7 @@ typedef struct dec {
   lua_State *L;
   const char *start, *p, *end;
   int base;          /* the stack top when decoding began */
+  int reserved;      /* the stack is known to have room up to this index */
   int keys;          /* stack index of the first interned key string */
   int scratch;       /* stack index of the scratch slot (nil or userdata) */
   char *buf;
@@ -331,6 +332,20 @@ static const double pow10_exact[] = {
 
 #define IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
 
+/* Eight ASCII digits at once (a little-endian load): are they all digits,
+ * and their value. */
+static inline int eight_digits(uint64_t w) {
+  return ((w & 0xF0F0F0F0F0F0F0F0ULL) |
+          (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) == 0x3333333333333333ULL;
+}
+
+static inline uint64_t eight_digits_value(uint64_t w) {
+  w -= 0x3030303030303030ULL;
+  w = w * 10 + (w >> 8);
+  return (((w & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+          (((w >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+}
+
 /* Integers of up to 19 digits and decimals of up to 15 are exact here (an
  * integer conversion or one IEEE operation on exact operands); the rest go
  * to hc_number_parse. -0 is the float -0.0 on every Lua, as lua-cjson. */
@@ -345,6 +360,14 @@ static int read_number(dec *d) {
     p++;
     if (p < end && IS_DIGIT(*p)) return fail(d, "leading zero in number", s);
   } else {
+    while (end - p >= 8 && digits <= 11) { /* timestamps: ten digits */
+      uint64_t w;
+      memcpy(&w, p, 8);
+      if (!eight_digits(w)) break;
+      m = m * 100000000 + eight_digits_value(w);
+      digits += 8;
+      p += 8;
+    }
     for (; p < end && IS_DIGIT(*p); p++) {
       if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; }
       else dropped = 1;
@@ -416,11 +439,20 @@ static int literal(dec *d, const char *word, size_t n) {
  * A Lua stack that cannot grow (out of memory, or a caller that already
  * filled it) raises: it says nothing about the document. */
 static int enter(dec *d, int depth, int *chunk) {
-  int room;
+  int top, room, need;
   if (depth >= HC_MAX_DEPTH) return fail(d, "nested too deeply", d->p);
-  room = (STACK_LIMIT - lua_gettop(d->L)) / 2;
+  top = lua_gettop(d->L);
+  room = (STACK_LIMIT - top) / 2;
   *chunk = room >= STACK_CHUNK ? STACK_CHUNK : room > 1 ? room : 1;
-  hc_need_stack(d->L, 2 * *chunk + 8, d->base);
+  need = 2 * *chunk + 8;
+  if (top + need > d->reserved) {          /* ask for more at once, while there is more */
+    int ask = need + 4 * STACK_CHUNK;
+    if (top >= STACK_LIMIT || !lua_checkstack(d->L, ask)) {
+      ask = need;
+      hc_need_stack(d->L, ask, d->base);
+    }
+    d->reserved = top + ask;
+  }
   return 1;
 }
 
@@ -499,7 +531,12 @@ static int read_array(dec *d, int elem_ctx, int depth, int narr, int parent) {
     }
     n++;
     total++;
-    p = ws(d->p, end);
+    p = d->p;
+    if (p < end && *p == ',' && p + 1 < end && (unsigned char)p[1] > ' ') {
+      p++;                                 /* compact JSON: the next item at once */
+      continue;
+    }
+    p = ws(p, end);
     if (p >= end) return fail(d, "unexpected end of input in array", p);
     if (*p == ',') { p = ws(p + 1, end); continue; }
     if (*p == ']') { p++; break; }
@@ -733,6 +770,10 @@ static int read_object(dec *d, int ctx, int depth, int parent) {
       n++;
       in_order |= seen;
     }
+    if (p < end && *p == ',' && p + 1 < end && p[1] == '"') {
+      p++;                                 /* compact JSON: the next key at once */
+      continue;
+    }
     p = ws(p, end);
     if (p >= end) return fail(d, "unexpected end of input in object", p);
     if (*p == ',') { p = ws(p + 1, end); continue; }
@@ -790,6 +831,7 @@ int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_h
   for (i = 1; i <= hc_nkeys; i++) lua_rawgeti(L, keys_idx, i);
   d.L = L;
   d.base = base;
+  d.reserved = 0;
   d.start = d.p = s;
   d.end = s + len;
   d.keys = base + 2;
