@@ -104,6 +104,18 @@ HC_HIDDEN int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx,
 /* The correctly rounded double of the JSON number s[0..n) (syntax already
  * checked; beyond the double range +-inf, as strtod). */
 HC_HIDDEN double hc_number_parse(const char *s, size_t n);
+
+/* The JSON number at p (reading no further than end): 1 with *out filled,
+ * or 0 with out->err saying what is wrong at out->end. An integer text within
+ * int64 is an integer (with Lua 5.3+ integers); -0 is the float -0.0. */
+typedef struct hc_number {
+  const char *end;      /* past the number; on error, the byte to name */
+  const char *err;
+  int integer;          /* 1: the value is i, else d */
+  long long i;
+  double d;
+} hc_number;
+HC_HIDDEN int hc_number_read(const char *p, const char *end, hc_number *out);
 /* Write v as JSON into out (at least HC_NUMBER_BUF bytes); the length.
  * Integral values up to 2^53 as integers ("3"), -0.0 as "-0", others in
  * the shortest of 15..17 digits that reads back, with an exponent beyond
