@@ -115,7 +115,7 @@ rockspec:
 # ---- fuzzing (issue 11) ----
 # The JSON code's libFuzzer targets and allocation-failure sweep; the logic is
 # in tools/fuzz.sh and tools/alloc-json.sh.
-.PHONY: fuzz fuzz-minimize alloc-json
+.PHONY: fuzz fuzz-minimize alloc-json decode-floor
 
 # FUZZ_SECONDS=N bounds the run (default 240, both targets).
 fuzz:
@@ -128,6 +128,14 @@ fuzz-minimize:
 # Every allocation of the JSON code made to fail in turn, under ASan.
 alloc-json:
 	@sh tools/alloc-json.sh
+
+# The C API floor of decoding (tools/decode-floor.c), which bench/decode_bench.lua
+# builds and reports; not part of the module.
+decode-floor: $(BUILD)/decode_floor.so
+
+$(BUILD)/decode_floor.so: tools/decode-floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=c99 -fPIC $(WARN) $(LUA_CFLAGS) -shared -o $@ tools/decode-floor.c
 
 # Every allocation of a create/get/list/all/close cycle (Lua's and libcurl's)
 # made to fail in turn, under ASan and UBSan; and the module loaded from two

@@ -43,14 +43,22 @@ enum hc_role {
 #error "helpcrunch.core's word-at-a-time scanners assume a little-endian GCC/clang target"
 #endif
 
+/* Whether a key's values repeat across customers (then the decoder pushes
+ * them from a cache of strings it already made). */
+enum hc_repeats { HC_UNIQUE = 0, HC_REPEATS, HC_REPEATS_IN_TAGS };
+
 typedef struct hc_key {
   char name[16];        /* zero padded: compared 8 bytes at a time */
   unsigned char len;
   unsigned char role;   /* enum hc_role */
+  unsigned char repeats;  /* enum hc_repeats */
 } hc_key;
 
 HC_HIDDEN extern const hc_key hc_keys[];
 HC_HIDDEN extern const int hc_nkeys;
+/* At most this many known keys: the decoder keeps one bit per key in a word. */
+#define HC_MAX_KEYS 64
+
 
 /* Index into hc_keys of the key spelt p[0..len), or -1. `avail` is how many
  * bytes may be read from p (at least 16 lets the lookup load whole words). */
@@ -96,6 +104,18 @@ HC_HIDDEN int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx,
 /* The correctly rounded double of the JSON number s[0..n) (syntax already
  * checked; beyond the double range +-inf, as strtod). */
 HC_HIDDEN double hc_number_parse(const char *s, size_t n);
+
+/* The JSON number at p (reading no further than end): 1 with *out filled,
+ * or 0 with out->err saying what is wrong at out->end. An integer text within
+ * int64 is an integer (with Lua 5.3+ integers); -0 is the float -0.0. */
+typedef struct hc_number {
+  const char *end;      /* past the number; on error, the byte to name */
+  const char *err;
+  int integer;          /* 1: the value is i, else d */
+  long long i;
+  double d;
+} hc_number;
+HC_HIDDEN int hc_number_read(const char *p, const char *end, hc_number *out);
 /* Write v as JSON into out (at least HC_NUMBER_BUF bytes); the length.
  * Integral values up to 2^53 as integers ("3"), -0.0 as "-0", others in
  * the shortest of 15..17 digits that reads back, with an exponent beyond

@@ -6,12 +6,14 @@
  * printf writes another point (ps_AF's is two bytes). So nothing here reads
  * or writes a point through the C library:
  *
- * - hc_number_parse is the decoder's slow path (its fast paths, exact by
- *   construction, are in json_decode.c): the correctly rounded double of a
- *   JSON number, by big-decimal arithmetic (the algorithm of Go's strconv
- *   fallback, after Nigel Tao's description): the decimal is shifted by
- *   powers of two until it lies in [1/2, 1), then 53 bits are taken and
- *   rounded half to even; digits past 800 only decide ties ("trunc").
+ * - hc_number_read reads a JSON number for the decoder: integers of up to 19
+ *   digits and short decimals exactly by construction (an integer conversion,
+ *   or one IEEE operation on exact operands), the rest by hc_number_parse:
+ *   the correctly rounded double of a JSON number, by big-decimal arithmetic
+ *   (the algorithm of Go's strconv fallback, after Nigel Tao's description):
+ *   the decimal is shifted by powers of two until it lies in [1/2, 1), then
+ *   53 bits are taken and rounded half to even; digits past 800 only decide
+ *   ties ("trunc").
  * - hc_number_format writes a double as JSON. Its digits come from printf's
  *   %e, whose digits and exponent no locale changes (glibc's are exact); the
  *   point, whatever bytes the locale uses, is dropped and '.' written by us.
@@ -220,6 +222,113 @@ double hc_number_parse(const char *s, size_t n) {
   dp += e;
   a.dp = dp > 100000 ? 100000 : dp < -100000 ? -100000 : (int)dp;
   return to_double(&a, neg);
+}
+
+/* ---- reading JSON numbers -------------------------------------------------- */
+
+static int number_error(hc_number *out, const char *msg, const char *at) {
+  out->err = msg;
+  out->end = at;
+  return 0;
+}
+
+static const double pow10_exact[] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* Eight ASCII digits at once (a little-endian load): are they all digits,
+ * and their value. */
+static inline int eight_digits(uint64_t w) {
+  return ((w & 0xF0F0F0F0F0F0F0F0ULL) |
+          (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) == 0x3333333333333333ULL;
+}
+
+static inline uint64_t eight_digits_value(uint64_t w) {
+  w -= 0x3030303030303030ULL;
+  w = w * 10 + (w >> 8);
+  return (((w & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+          (((w >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+}
+
+/* Integers of up to 19 digits and decimals of up to 15 are exact here (an
+ * integer conversion or one IEEE operation on exact operands); the rest go
+ * to hc_number_parse. -0 is the float -0.0 on every Lua, as lua-cjson. */
+int hc_number_read(const char *p, const char *end, hc_number *out) {
+  const char *s = p;
+  uint64_t m = 0;
+  int digits = 0, dropped = 0, is_float = 0, neg = 0;
+  long long exp10 = 0;
+  if (*p == '-') { neg = 1; p++; }
+  if (p >= end || !IS_DIGIT(*p)) return number_error(out, "invalid number", s);
+  if (*p == '0') {
+    p++;
+    if (p < end && IS_DIGIT(*p)) return number_error(out, "leading zero in number", s);
+  } else {
+    while (end - p >= 8 && digits <= 11) { /* timestamps: ten digits */
+      uint64_t w;
+      memcpy(&w, p, 8);
+      if (!eight_digits(w)) break;
+      m = m * 100000000 + eight_digits_value(w);
+      digits += 8;
+      p += 8;
+    }
+    for (; p < end && IS_DIGIT(*p); p++) {
+      if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; }
+      else dropped = 1;
+    }
+  }
+  if (p < end && *p == '.') {
+    is_float = 1;
+    p++;
+    if (p >= end || !IS_DIGIT(*p)) return number_error(out, "invalid number", s);
+    for (; p < end && IS_DIGIT(*p); p++) {
+      if (m == 0 && *p == '0') { exp10--; continue; }   /* leading zeros cost no digit */
+      if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; exp10--; }
+      else dropped = 1;                      /* more than 19 digits: the slow path */
+    }
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    int eneg = 0;
+    long long e = 0;
+    is_float = 1;
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) eneg = (*p++ == '-');
+    if (p >= end || !IS_DIGIT(*p)) return number_error(out, "invalid number", s);
+    for (; p < end && IS_DIGIT(*p); p++) {
+      if (e < 100000) e = e * 10 + (*p - '0');
+      else dropped = 1;                      /* a huge exponent: the slow path */
+    }
+    exp10 += eneg ? -e : e;
+  }
+  out->end = p;
+  out->err = NULL;
+  out->integer = 0;
+  if (!is_float && !dropped) {
+#if HC_HAVE_INTEGERS
+    if (!neg && m <= (uint64_t)INT64_MAX) {
+      out->integer = 1;
+      out->i = (long long)m;
+      return 1;
+    }
+    if (neg && m != 0 && m <= (uint64_t)INT64_MAX + 1) {
+      out->integer = 1;
+      out->i = m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(long long)m;
+      return 1;
+    }
+#endif
+    /* beyond int64, or no integers: the nearest double (a uint64_t
+     * conversion rounds to nearest, ties to even) */
+    out->d = neg ? -(double)m : (double)m;
+    return 1;
+  }
+  if (!dropped && m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+    double v = exp10 < 0 ? (double)m / pow10_exact[-exp10] : (double)m * pow10_exact[exp10];
+    out->d = neg ? -v : v;
+    return 1;
+  }
+  out->d = hc_number_parse(s, (size_t)(p - s));
+  return 1;
 }
 
 /* ---- writing ------------------------------------------------------------ */

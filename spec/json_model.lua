@@ -326,6 +326,11 @@ function M.model_decode(text)
     i = i + #t
     if t == "-0" then return -0.0 end
     local v = tonumber(t)
+    if v == nil then                           -- LuaJIT's tonumber gives up on a huge exponent:
+      local sign = t:sub(1, 1) == "-" and -1 or 1       -- the value is then 0 or inf
+      if not t:match("^-?[0.]*[1-9]") then return sign * 0.0 end
+      return t:match("[eE]%-") and sign * 0.0 or sign * math.huge
+    end
     if not t:find("[.eE]") then return v end   -- an integer within int64, else the nearest double
     return v + 0.0
   end

@@ -5,7 +5,7 @@ refuses to load with a stale table). If two keys collide, search new
 constants for KEY_HASH with the loop at the bottom."""
 import re, sys
 src = open(sys.argv[1] if len(sys.argv) > 1 else "csrc/customer.c").read()
-names = re.findall(r'KEY\("([A-Za-z]+)"', src)
+names = re.findall(r'KEY(?:_R)?\("([A-Za-z]+)"', src)
 enums = [e.strip() for e in re.search(r"enum \{(.*?)K_COUNT\s*\}", src, re.S).group(1)
          .replace("\n", " ").split(",") if e.strip()]
 def h(n):
