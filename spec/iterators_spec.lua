@@ -321,3 +321,34 @@ describe("checkpoint and resume #mock", function()
     end)
   end)
 end)
+
+describe("a customer whose sort key changes during the read #mock", function()
+  local mock, client
+  local start, stop = H.serve({ customers = 400, seed = 13 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
+
+  it("sorted by lastSeen (a key that moves), it is yielded once, not again at its new place",
+    function()
+      local order = {}
+      for c in client.customers:all { sort = "lastSeen", order = "asc" } do
+        order[#order + 1] = c
+      end
+      local it = client.customers:all { sort = "lastSeen", order = "asc", page_size = 50 }
+      local seen, first = {}, {}
+      for i = 1, 60 do
+        local c = it()
+        seen[c.id] = (seen[c.id] or 0) + 1
+        first[i] = c
+      end
+      -- a customer already yielded visits again: its lastSeen moves it two pages ahead
+      local moved = first[10]
+      local ahead = order[160]
+      assert(ahead.lastSeen, "a customer with a lastSeen")
+      assert(client.customers:update(moved.id, { lastSeen = ahead.lastSeen }))
+      for c in it do seen[c.id] = (seen[c.id] or 0) + 1 end
+      assert.equals(1, seen[moved.id])
+      for id, n in pairs(seen) do assert.equals(1, n, "customer " .. id) end
+    end)
+end)

@@ -70,8 +70,10 @@ end
 local Pager = {}
 Pager.__index = Pager
 
--- Ids of recently yielded items are also remembered, so an item whose sort
--- key changed and moved forward is not yielded twice. Two generations of
+-- When the list is sorted by a key that changes during a read (a customer's
+-- lastSeen), the ids of recently yielded items are also remembered, so an
+-- item whose key moved it forward is not yielded twice (`dedupe`; it costs
+-- a table insert per item, so only where keys move). Two generations of
 -- GENERATION_PAGES pages each, swapped wholesale: memory stays flat.
 local GENERATION_PAGES = 4
 
@@ -86,7 +88,9 @@ local DRIVE_EVERY = 16
 --- New iterator.
 -- @tparam table o `client`, `request(offset, limit) -> call`, `page_size`,
 --   `max` (most items in all, or nil), `prefetch`, `method`, `path`,
---   `extract` (body -> data, total; total may be nil)
+--   `extract` (body -> data, total; total may be nil), `dedupe` (the sort
+--   key may change during the read: drop repeats of recently yielded ids),
+--   `resume` (a checkpoint)
 function M.new(o)
   -- One item of overlap needs pages of at least 2.
   local size = o.page_size < 2 and 2 or o.page_size
@@ -102,7 +106,7 @@ function M.new(o)
     total = nil, items = nil, idx = 1, count = 0,
     yielded = 0, rereads = 0, finished = false, closed = false, plain = false,
     ahead = o.prefetch,  -- pages kept requested ahead now (see next_page)
-    seen = {}, seen_old = {}, pages = 0,
+    seen = {}, seen_old = {}, pages = 0, dedupe = o.dedupe or false,
   }, Pager)
   if o.resume then self:restore(o.resume) end
   -- Made once (a closure per page would stop LuaJIT's trace compiler): once
@@ -162,7 +166,11 @@ function Pager:restore(cp)
     for i, id in ipairs(cp.last) do last[i] = { id = id }; self.seen[id] = true end
     self.last = last
   end
-  for _, id in ipairs(cp.done or {}) do self.seen[id] = true end
+  -- What the checkpointed page had already handed out is skipped once, on
+  -- the first page taken (whatever `dedupe` says).
+  local done = {}
+  for _, id in ipairs(cp.done or {}) do done[id] = true end
+  self.resumed_done = done
 end
 
 -- Keep `want` pages requested ahead, never past the known total nor past
@@ -261,13 +269,17 @@ function Pager:reread(q, data, total, offset)
   self.rereads = self.rereads + 1
   if self.rereads > MAX_REREADS then self:give_up(q.offset) end
   if not offset then
-    -- Items yielded before (but none of the previous page): the page is
-    -- behind the anchor (inserts pushed it on): move forward.
-    local behind = false
+    -- Mostly items yielded before (but none of the previous page): the page
+    -- is behind the anchor (inserts pushed it on): move forward. (One
+    -- customer whose sort key moved it ahead does not make a page behind.)
+    local yielded, new = 0, 0
     for i = 1, #data do
       local id = id_of(data[i])
-      if id ~= nil and (self.seen[id] or self.seen_old[id]) then behind = true break end
+      if id ~= nil then
+        if self.seen[id] or self.seen_old[id] then yielded = yielded + 1 else new = new + 1 end
+      end
     end
+    local behind = yielded > new
     if behind then
       offset = q.offset + #data - 1
     elseif total and self.anchor_total and total < self.anchor_total then
@@ -370,7 +382,7 @@ end
 -- A new page: every GENERATION_PAGES pages the older generation of ids goes.
 function Pager:remember()
   self.pages = self.pages + 1
-  if self.pages % GENERATION_PAGES == 0 then
+  if self.dedupe and self.pages % GENERATION_PAGES == 0 then
     -- The older generation is emptied and reused: a table that keeps its
     -- size is filled again without growing (and rehashing) from nothing.
     local old = self.seen_old
@@ -387,6 +399,15 @@ function Pager:mark(from)
   local data, seen, old = self.items, self.seen, self.seen_old
   local room = self.max and self.max - self.yielded or nil
   local skip, fresh, stop = nil, 0, nil
+  if self.resumed_done then             -- the first page after a resume
+    seen, old, self.resumed_done = self.resumed_done, self.seen, nil
+  elseif not self.dedupe then            -- stable keys: every item after the anchor is new
+    fresh = #data - from + 1
+    if room and fresh >= room then fresh, stop = room, from + room - 1 end
+    self.skip, self.stop, self.pump_at = nil, stop, from + DRIVE_EVERY
+    self.yielded = self.yielded + fresh
+    return
+  end
   for i = from, #data do
     local item = data[i]
     local id = type(item) == "table" and item.id or nil
@@ -394,7 +415,7 @@ function Pager:mark(from)
       skip = skip or {}
       skip[i] = true
     else
-      if id ~= nil then seen[id] = true end
+      if id ~= nil and self.dedupe then self.seen[id] = true end
       fresh = fresh + 1
       if fresh == room then stop = i break end
     end

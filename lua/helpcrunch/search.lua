@@ -44,7 +44,8 @@ end
 -- @tparam table client
 -- @tparam table spec `name` ("customers"), `path` ("/customers/search"),
 --   `prefix` ("customers."), `fields` ({short name = "integer"|"string"|
---   "date"|"array"}), `tags_field` (the array field :tagged uses),
+--   "date"|"array"}), `tags_field` (the array field :tagged uses), `moving`
+--   (set of the full sort names whose key changes during a read),
 --   `check_sort(fname, field, level) -> full name`, `check_order`, and
 --   optionally `extract` (body -> data, total)
 function M.new(client, spec)
@@ -292,6 +293,7 @@ function Query:each(params)
     client = client, page_size = params.page_size or client.page_size, max = self.max,
     prefetch = params.prefetch or client.prefetch, extract = self.spec.extract,
     method = "POST", path = self.spec.path, resume = params.resume,
+    dedupe = q.sort_field ~= nil and (self.spec.moving or {})[q.sort_field] or false,
     request = function(offset, limit) return q:call(offset, limit) end,
   }
 end

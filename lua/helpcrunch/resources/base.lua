@@ -127,7 +127,9 @@ Resource.__index = Resource
 --   sort or order), `extract` (body -> data, total; default pager.data_total),
 --   `item` (normaliser of one object, applied by `get`; nil: none),
 --   `untrusted_total` (true: `all` ignores the total and stops on a short
---   page, for endpoints seen sending a total larger than their list)
+--   page, for endpoints seen sending a total larger than their list),
+--   `moving` (the sorts whose key changes while a list is read, e.g. a
+--   customer's lastSeen: iterators in that order drop repeats of moved items)
 -- @treturn table the resource: `check_sort`, `check_order` and the methods below
 function M.resource(o)
   local extract = o.extract or pager.data_total
@@ -145,6 +147,8 @@ function M.resource(o)
     list_params = { offset = true, limit = true },
     all_params = { max = true, page_size = true, prefetch = true, resume = true },
   }, Resource)
+  r.moving = {}
+  for _, s in ipairs(o.moving or {}) do r.moving[o.prefix .. s] = true end
   if o.sorts then
     r.check_sort = M.sort_check(o.prefix, o.sorts)
     for _, t in ipairs { r.list_params, r.all_params } do t.sort, t.order = true, true end
@@ -212,6 +216,7 @@ function Resource:all(client, fname, params, level, path)
     client = client, page_size = params.page_size or client.page_size,
     max = params.max, prefetch = params.prefetch or client.prefetch,
     method = "GET", path = path, extract = self.iterate_extract, resume = params.resume,
+    dedupe = sort ~= nil and self.moving[sort] or false,
     request = function(offset, limit)
       return client:call("GET", path, { query = M.list_query(offset, limit, sort, order) })
     end,

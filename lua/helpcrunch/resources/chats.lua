@@ -30,6 +30,7 @@ end
 local R = base.resource {
   name = "chats", noun = "chat", example = EXAMPLE, path = "/chats", prefix = "chats.",
   sorts = { "createdAt", "lastCustomerMessageAt", "lastMessageAt", "closedAt" },
+  moving = { "lastCustomerMessageAt", "lastMessageAt", "closedAt" },
   extract = normalize.extractor(normalize.chat), item = normalize.chat,
 }
 M.check_sort, M.check_order = R.check_sort, R.check_order
@@ -78,7 +79,7 @@ local FIELDS = {
 local SEARCH = {
   name = "chats", path = "/chats/search", prefix = "chats.", fields = FIELDS,
   tags_field = "customer.tagsData", check_sort = R.check_sort, check_order = R.check_order,
-  extract = R.extract,
+  extract = R.extract, moving = R.moving,
 }
 
 --- A search query builder (see helpcrunch.search): `:tagged` matches the

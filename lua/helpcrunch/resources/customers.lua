@@ -26,6 +26,7 @@ end
 local R = base.resource {
   name = "customers", noun = "customer", example = 1568834, path = "/customers",
   prefix = "customers.", sorts = { "firstSeen", "lastSeen" },
+  moving = { "lastSeen" },              -- a visit changes it: the customer moves in the list
 }
 
 --- Check a sort field; returns the API's full name.
@@ -256,6 +257,7 @@ local FIELDS = {
 local SEARCH = {
   name = "customers", path = "/customers/search", prefix = "customers.", fields = FIELDS,
   tags_field = "tagsData", check_sort = R.check_sort, check_order = R.check_order,
+  moving = R.moving,
 }
 
 --- A search query builder (see helpcrunch.search).
