@@ -323,9 +323,9 @@ describe("checkpoint and resume #mock", function()
 end)
 
 describe("a customer whose sort key changes during the read #mock", function()
-  local mock, client
+  local client
   local start, stop = H.serve({ customers = 400, seed = 13 }, nil,
-    function(m, c) mock, client = m, c end)
+    function(_, c) client = c end)
   setup(start)
   teardown(stop)
 
