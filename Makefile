@@ -1,11 +1,13 @@
 # helpcrunch-lua
 #   make demo            install what is missing (Debian), build, start the mock, run examples/
-#   make test            install what is missing, then everything: lint, builds, the suite
-#                        under lua5.4 and luajit, valgrind, luarocks; ends with one line
-#                        "N passed, N failed"
+#   make test            install what is missing, then everything: lint, builds for every Lua,
+#                        the suite under lua5.4, luajit, lua5.3, lua5.1, valgrind, ASan/UBSan,
+#                        luarocks; ends with one line "N passed, N failed"
+#   make test-fast       lint, build and the unit and mock tiers under LUA (about 30 s)
 #   make                 build helpcrunch.core for LUA: lua5.4 (default), luajit, lua5.3,
 #                        lua5.1, or any interpreter name such as lua (its version is asked)
 #   make valgrind        the C-facing specs under valgrind memcheck
+#   make sanitize        the C-facing specs against the ASan/UBSan build (build/asan)
 #   make luarocks-check  both rocks through luarocks make, for Lua 5.4 and LuaJIT
 #   make bench           benchmarks (bench/), Lua 5.4 and LuaJIT
 #   make install PREFIX=/usr/local LUA=lua5.4|luajit|...
@@ -47,8 +49,12 @@ OBJS  := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE  := $(BUILD)/helpcrunch/core.so
 BINS  := bin/helpcrunch-mock
 
-.PHONY: all demo test deps lint check-exports valgrind luarocks-check bench install \
-        uninstall clean rockspec
+# The ASan/UBSan build of the core (Lua 5.4 ABI), used by `make sanitize`.
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+
+.PHONY: all demo test test-fast deps lint check-exports valgrind asan sanitize \
+        luarocks-check bench install uninstall clean rockspec
 
 all: $(CORE)
 
@@ -70,6 +76,17 @@ check-exports: $(CORE)
 	  echo "unexpected exported symbols:"; echo "$$exported"; exit 1; fi; \
 	echo "exports: luaopen_helpcrunch_core only"
 
+# The ASan/UBSan core and the interpreter that carries the sanitizer runtimes
+# (tools/asan-lua.c says why not LD_PRELOAD).
+asan:
+	+@$(MAKE) --no-print-directory LUA=lua5.4 CC=clang BUILD=build/asan \
+	  CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all build/asan/lua5.4
+
+build/asan/lua5.4: tools/asan-lua.c
+	@mkdir -p $(dir $@)
+	clang -std=c99 $(ASAN_FLAGS) $(WARN) $(call lazy,LUA54_CFLAGS,$(PKG_CONFIG) --cflags lua5.4) \
+	  $< -o $@.$$$$.tmp $(call lazy,LUA54_LIBS,$(PKG_CONFIG) --libs lua5.4) -ldl && mv -f $@.$$$$.tmp $@
+
 deps:
 	@sh tools/deps.sh test
 
@@ -87,9 +104,16 @@ test:
 	@sh tools/deps.sh test
 	+@sh tools/test.sh
 
+test-fast:
+	@sh tools/deps.sh test
+	+@sh tools/test.sh --fast $(LUA)
+
 valgrind:
 	+@$(MAKE) --no-print-directory LUA=lua5.4 all
 	@sh tools/valgrind.sh
+
+sanitize: asan
+	@sh tools/sanitize.sh
 
 luarocks-check:
 	@sh tools/luarocks-check.sh
