@@ -35,11 +35,13 @@ LUA_VER  := $(if $(filter luajit,$(LUA_NAME)),5.1,$(patsubst lua%,%,$(LUA_NAME))
 LUA_CFLAGS  = $(call lazy,LUA_CFLAGS,$(PKG_CONFIG) --cflags $(LUA_NAME) 2>/dev/null)
 CURL_CFLAGS = $(call lazy,CURL_CFLAGS,$(PKG_CONFIG) --cflags libcurl 2>/dev/null || curl-config --cflags 2>/dev/null)
 CURL_LIBS   = $(call lazy,CURL_LIBS,$(PKG_CONFIG) --libs libcurl 2>/dev/null || curl-config --libs 2>/dev/null)
+CRYPTO_CFLAGS = $(call lazy,CRYPTO_CFLAGS,$(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS   = $(call lazy,CRYPTO_LIBS,$(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
-             $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS)
+             $(WARN) $(LUA_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 LDFLAGS_SO := -shared
 
 SRCS  := $(wildcard csrc/*.c)
@@ -47,7 +49,7 @@ HDRS  := $(wildcard csrc/*.h)
 BUILD ?= build/$(LUA_NAME)
 OBJS  := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE  := $(BUILD)/helpcrunch/core.so
-BINS  := bin/helpcrunch-mock
+BINS  := bin/helpcrunch-mock bin/helpcrunch
 
 # The ASan/UBSan build of the core (Lua 5.4 ABI), used by `make sanitize`.
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -67,7 +69,7 @@ $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_SO) -o $@.$$$$.tmp $(OBJS) $(CURL_LIBS) $(LDFLAGS) && mv -f $@.$$$$.tmp $@
+	$(CC) $(LDFLAGS_SO) -o $@.$$$$.tmp $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LDFLAGS) && mv -f $@.$$$$.tmp $@
 
 # Only luaopen_helpcrunch_core may leave the shared object.
 check-exports: $(CORE)
@@ -149,3 +151,34 @@ clean:
 rockspec:
 	@sh tools/rockspec.sh helpcrunch
 	@sh tools/rockspec.sh helpcrunch-mock
+
+# ---- fuzzing (issue 11) ----
+# The JSON code's libFuzzer targets and allocation-failure sweep; the logic is
+# in tools/fuzz.sh and tools/alloc-json.sh.
+.PHONY: fuzz fuzz-minimize alloc-json
+
+# FUZZ_SECONDS=N bounds the run (default 240, both targets).
+fuzz:
+	@sh tools/fuzz.sh
+
+# fuzz, then merge what was found into fuzz/corpus/ (minimised).
+fuzz-minimize:
+	@FUZZ_MINIMIZE=1 sh tools/fuzz.sh
+
+# Every allocation of the JSON code made to fail in turn, under ASan.
+alloc-json:
+	@sh tools/alloc-json.sh
+
+# Every allocation of a create/get/list/all/close cycle (Lua's and libcurl's)
+# made to fail in turn, under ASan and UBSan; and the module loaded from two
+# threads at once.
+.PHONY: alloc-client
+alloc-client:
+	@sh tools/alloc-client.sh
+
+# ---- docs and the CLI (issue 17) ----
+# The HTML reference of every module (LDoc, from config.ld) into docs/, which is
+# generated, not committed; the logic is in tools/docs.sh.
+.PHONY: docs
+docs:
+	@sh tools/docs.sh

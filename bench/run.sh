@@ -29,6 +29,19 @@ for lua in lua5.4 luajit; do
   done
 done
 echo
-lua5.4 bench/export_bench.lua 3 || exit 1
+# The export against static nginx pages (wall clock, alternating runs), then
+# the same export in instructions, layer by layer and per function.
+lua5.4 bench/export_bench.lua 5 || exit 1
+echo
+echo "load average before callgrind: $(cut -d' ' -f1-3 /proc/loadavg)"
+lua5.4 bench/export_callgrind.lua 10 60 || exit 1
+echo
+luajit bench/transport_bench.lua 5 || exit 1
 echo
 lua5.4 bench/mock_bench.lua 3 || true
+
+echo
+lua5.4 bench/ratelimit_bench.lua 7 || true
+
+echo
+lua5.4 bench/wait_bench.lua 2 || true

@@ -7,10 +7,12 @@
  *   core.encode(value)        -> JSON text (raises on what JSON can't hold)
  *   core.now()                -> monotonic seconds
  *   core.sleep(seconds)       -> plain blocking sleep (the default wait)
+ *   core.hmac_sha1(key, data) -> 40 hex digits (hmac.c, OpenSSL libcrypto)
  *   core.null                 -> stands for null inside arrays
  *   core.curl_version, core._VERSION
  */
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "hc.h"
@@ -63,19 +65,24 @@ static const luaL_Reg functions[] = {
   { "encode", core_encode },
   { "now", core_now },
   { "sleep", core_sleep },
+  { "hmac_sha1", hc_hmac_sha1 },
   { NULL, NULL }
 };
 
+/* libcurl wants curl_global_init once per process before any handle. Two
+ * Lua states in two threads may load the module at once, so the call is
+ * made under pthread_once; its result is kept for every later load. The
+ * cleanup is never called: the host may use libcurl too. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void) {
+  curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 HC_EXPORT int luaopen_helpcrunch_core(lua_State *L) {
-  /* libcurl wants this once per process before any handle; calling it again
-   * only bumps its own counter, and we never call the cleanup (the host may
-   * use libcurl too). */
-  static int curl_ready = 0;
-  if (!curl_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return luaL_error(L, "helpcrunch: curl_global_init failed");
-    curl_ready = 1;
-  }
+  if (pthread_once(&curl_once, curl_init_once) != 0 || curl_init_rc != CURLE_OK)
+    return luaL_error(L, "helpcrunch: curl_global_init failed");
   if (!hc_keys_selfcheck())
     return luaL_error(L, "helpcrunch: key slot table out of date (tools/gen-key-slots.py)");
   lua_newtable(L);

@@ -23,6 +23,9 @@ enum {
   K_COUNT
 };
 
+/* The decoder keeps one bit per known key in a 64-bit word. */
+typedef char hc_keys_fit_in_a_word[K_COUNT <= 64 ? 1 : -1];
+
 #define KEY(s, role) { s, (unsigned char)(sizeof(s) - 1), role }
 
 /* In enum order. */
@@ -128,15 +131,18 @@ void hc_push_key_strings(lua_State *L) {
 
 int hc_parse_int_string(const char *p, size_t len, long long *out) {
   const char *end = p + len;
-  unsigned long long v = 0;
+  uint64_t v = 0, limit;
   int neg = 0;
   if (p < end && *p == '-') { neg = 1; p++; }
-  if (p == end || end - p > 18) return 0;   /* 18 digits never overflow */
+  if (p == end) return 0;
+  limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
   for (; p < end; p++) {
-    if (*p < '0' || *p > '9') return 0;
-    v = v * 10 + (unsigned)(*p - '0');
+    unsigned digit = (unsigned)(unsigned char)*p - '0';
+    if (digit > 9) return 0;
+    if (v > (limit - digit) / 10) return 0;   /* past int64: not a timestamp */
+    v = v * 10 + digit;
   }
-  *out = neg ? -(long long)v : (long long)v;
+  *out = !neg ? (long long)v : v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(long long)v;
   return 1;
 }
 

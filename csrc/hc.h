@@ -67,6 +67,19 @@ HC_HIDDEN int hc_parse_int_string(const char *p, size_t len, long long *out);
 
 /* ---- json_decode.c ------------------------------------------------------ */
 
+/* Room for n more values, or raise with the stack cut back to `keep`. Not
+ * luaL_checkstack: its "stack overflow" would hide an out-of-memory (Lua 5.4's
+ * lua_checkstack fails both when the stack is full and when growing it
+ * cannot allocate); this message says both. */
+#define HC_NO_STACK "helpcrunch: cannot grow the Lua stack (out of memory, or the stack is full)"
+static inline void hc_need_stack(lua_State *L, int n, int keep) {
+  if (!lua_checkstack(L, n)) {
+    lua_settop(L, keep);
+    lua_pushliteral(L, HC_NO_STACK);
+    lua_error(L);
+  }
+}
+
 typedef struct hc_decode_hints {
   int data_len;         /* length of the last page's data array (pre-sizing) */
 } hc_decode_hints;
@@ -77,6 +90,19 @@ typedef struct hc_decode_hints {
  * and the offset, and returns 3. Raises only on memory errors. */
 HC_HIDDEN int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx,
                         hc_decode_hints *hints);
+
+/* ---- json_number.c: numbers, exactly and whatever the C locale ---------- */
+
+/* The correctly rounded double of the JSON number s[0..n) (syntax already
+ * checked; beyond the double range +-inf, as strtod). */
+HC_HIDDEN double hc_number_parse(const char *s, size_t n);
+/* Write v as JSON into out (at least HC_NUMBER_BUF bytes); the length.
+ * Integral values up to 2^53 as integers ("3"), -0.0 as "-0", others in
+ * the shortest of 15..17 digits that reads back, with an exponent beyond
+ * 2^53 so that they read back as floats. v must be finite. */
+#define HC_NUMBER_BUF 40
+HC_HIDDEN size_t hc_format_double(char *out, double v);
+HC_HIDDEN size_t hc_format_integer(char *out, long long v);
 
 /* The light userdata that stands for null inside arrays. */
 #define HC_NULL_SENTINEL NULL
@@ -89,14 +115,18 @@ HC_HIDDEN void hc_encode(lua_State *L, int idx);
 
 /* ---- errors.c ----------------------------------------------------------- */
 
-/* The error kind ("transport", "timeout", "too_large") and a stable code
- * ("couldnt_connect", ...) for a libcurl failure. */
-HC_HIDDEN const char *hc_curl_kind(CURLcode rc);
-HC_HIDDEN const char *hc_curl_code(CURLcode rc);
+/* A stable name for a libcurl result ("couldnt_connect", ...): a fact; the
+ * Lua layer decides what kind of error it is. */
+HC_HIDDEN const char *hc_curl_name(CURLcode rc);
 
 /* ---- client.c ----------------------------------------------------------- */
 
 HC_HIDDEN void hc_client_open(lua_State *L);   /* registers metatables, leaves none */
 HC_HIDDEN int hc_client_new(lua_State *L);
+
+/* ---- hmac.c ------------------------------------------------------------- */
+
+/* core.hmac_sha1(key, data) -> 40 lowercase hex digits (OpenSSL libcrypto). */
+HC_HIDDEN int hc_hmac_sha1(lua_State *L);
 
 #endif

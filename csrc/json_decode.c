@@ -10,14 +10,16 @@
  *   list) are normalised in the same pass: null -> absent, string timestamps
  *   -> integers, customData list -> map, null tags/customData -> {}.
  *
+ * - A duplicate key: the last pair wins wherever it sits (a last null removes
+ *   the key), as lua-cjson, Python and JavaScript decide.
+ * - Numbers never go through strtod: no LC_NUMERIC can change them.
+ *
  * Errors never longjmp out of the parser: each function returns a status and
- * the top level turns it into nil, message, offset. The only raise left is a
- * memory error from the Lua API, and the scratch buffer is a userdata on the
- * stack, so even that leaks nothing.
+ * the top level turns it into nil, message, offset. The only raises left are
+ * memory errors from the Lua API and a Lua stack that cannot grow, and the
+ * scratch buffer is a userdata on the stack, so even they leak nothing.
  */
-#include <locale.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hc.h"
@@ -25,12 +27,28 @@
 /* Entries read onto the Lua stack before their table is made (see read_array). */
 #define STACK_CHUNK 48
 
+/* Stack slots (lua_gettop of the decoder's C frame) past which a container
+ * keeps fewer entries on the stack, down to one, so that HC_MAX_DEPTH levels
+ * always fit: Lua 5.1 and LuaJIT allow a C function 8000 slots
+ * (LUAI_MAXCSTACK), Lua 5.2+ a million in all. A level holding one entry uses
+ * two slots (its table and a key) while its child is read. */
+#if LUA_VERSION_NUM == 501
+#define STACK_LIMIT (8000 - 2 * HC_MAX_DEPTH - 100)
+#else
+#define STACK_LIMIT 200000
+#endif
+
+#if STACK_LIMIT < 4 * STACK_CHUNK
+#error "HC_MAX_DEPTH leaves no room on the Lua stack"
+#endif
+
 enum ctx { CTX_ROOT, CTX_CUSTOMER, CTX_OTHER };
 enum { R_ERROR = -1, R_NULL = 0, R_VALUE = 1 };
 
 typedef struct dec {
   lua_State *L;
   const char *start, *p, *end;
+  int base;          /* the stack top when decoding began */
   int keys;          /* stack index of the first interned key string */
   int scratch;       /* stack index of the scratch slot (nil or userdata) */
   char *buf;
@@ -205,25 +223,16 @@ static const double pow10_exact[] = {
   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-/* strtod for the rare number the exact fast path cannot take; the copy
- * swaps '.' for the locale's decimal point, which strtod insists on. */
-static double slow_strtod(dec *d, const char *s, size_t n) {
-  char point = localeconv()->decimal_point[0];
-  char *b = reserve(d, 0, n + 1);
-  size_t i;
-  memcpy(b, s, n);
-  b[n] = '\0';
-  for (i = 0; i < n; i++)
-    if (b[i] == '.') b[i] = point;
-  return strtod(b, NULL);
-}
-
 #define IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
 
+/* Integers of up to 19 digits and decimals of up to 15 are exact here (an
+ * integer conversion or one IEEE operation on exact operands); the rest go
+ * to hc_number_parse. -0 is the float -0.0 on every Lua, as lua-cjson. */
 static int read_number(dec *d) {
   const char *s = d->p, *p = d->p, *end = d->end;
   uint64_t m = 0;
-  int digits = 0, dropped = 0, exp10 = 0, is_float = 0, neg = 0;
+  int digits = 0, dropped = 0, is_float = 0, neg = 0;
+  long long exp10 = 0;
   if (*p == '-') { neg = 1; p++; }
   if (p >= end || !IS_DIGIT(*p)) return fail(d, "invalid number", s);
   if (*p == '0') {
@@ -232,7 +241,7 @@ static int read_number(dec *d) {
   } else {
     for (; p < end && IS_DIGIT(*p); p++) {
       if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; }
-      else dropped++;
+      else dropped = 1;
     }
   }
   if (p < end && *p == '.') {
@@ -242,17 +251,20 @@ static int read_number(dec *d) {
     for (; p < end && IS_DIGIT(*p); p++) {
       if (m == 0 && *p == '0') { exp10--; continue; }   /* leading zeros cost no digit */
       if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; exp10--; }
-      else dropped++;                        /* more than 19 digits: strtod decides */
+      else dropped = 1;                      /* more than 19 digits: the slow path */
     }
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
-    int eneg = 0, e = 0;
+    int eneg = 0;
+    long long e = 0;
     is_float = 1;
     p++;
     if (p < end && (*p == '+' || *p == '-')) eneg = (*p++ == '-');
     if (p >= end || !IS_DIGIT(*p)) return fail(d, "invalid number", s);
-    for (; p < end && IS_DIGIT(*p); p++)
+    for (; p < end && IS_DIGIT(*p); p++) {
       if (e < 100000) e = e * 10 + (*p - '0');
+      else dropped = 1;                      /* a huge exponent: the slow path */
+    }
     exp10 += eneg ? -e : e;
   }
   d->p = p;
@@ -262,23 +274,22 @@ static int read_number(dec *d) {
       lua_pushinteger(d->L, (lua_Integer)m);
       return R_VALUE;
     }
-    if (neg && m <= (uint64_t)INT64_MAX + 1) {
+    if (neg && m != 0 && m <= (uint64_t)INT64_MAX + 1) {
       lua_pushinteger(d->L, (lua_Integer)(0 - m));
       return R_VALUE;
     }
-#else
-    if (m <= (1ULL << 53)) {
-      lua_pushnumber(d->L, neg ? -(lua_Number)m : (lua_Number)m);
-      return R_VALUE;
-    }
 #endif
+    /* beyond int64, or no integers: the nearest double (a uint64_t
+     * conversion rounds to nearest, ties to even) */
+    lua_pushnumber(d->L, neg ? -(lua_Number)m : (lua_Number)m);
+    return R_VALUE;
   }
   if (!dropped && m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
     double v = exp10 < 0 ? (double)m / pow10_exact[-exp10] : (double)m * pow10_exact[exp10];
     lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
     return R_VALUE;
   }
-  lua_pushnumber(d->L, (lua_Number)slow_strtod(d, s, (size_t)(p - s)));
+  lua_pushnumber(d->L, (lua_Number)hc_number_parse(s, (size_t)(p - s)));
   return R_VALUE;
 }
 
@@ -293,32 +304,51 @@ static int literal(dec *d, const char *word, size_t n) {
   return 1;
 }
 
-/* Room for one container: a full chunk of pairs plus the nested calls'
- * own few slots, checked once rather than per element. */
-static int enter(dec *d, int depth) {
+/* A container at this depth may start: the entries it may keep on the stack
+ * before making its table (STACK_CHUNK, fewer past STACK_LIMIT), with room
+ * for them and the nested calls' own few slots checked once, not per entry.
+ * A Lua stack that cannot grow (out of memory, or a caller that already
+ * filled it) raises: it says nothing about the document. */
+static int enter(dec *d, int depth, int *chunk) {
+  int room;
   if (depth >= HC_MAX_DEPTH) return fail(d, "nested too deeply", d->p);
-  if (!lua_checkstack(d->L, 2 * STACK_CHUNK + 8)) return fail(d, "nested too deeply", d->p);
+  room = (STACK_LIMIT - lua_gettop(d->L)) / 2;
+  *chunk = room >= STACK_CHUNK ? STACK_CHUNK : room > 1 ? room : 1;
+  hc_need_stack(d->L, 2 * *chunk + 8, d->base);
   return 1;
 }
 
 /* Arrays and objects are read onto the Lua stack first and the table is
  * made at its exact size afterwards, so no table is ever rehashed while it
- * grows. Past STACK_CHUNK entries the table is made and filled as we go. */
-/* Move the n entries above base into the table at base (created by the
- * caller under them): pairs when object, else items numbered from first. */
-static void flush(lua_State *L, int base, int n, int object, int first) {
+ * grows. Past `chunk` entries the table is made and filled as we go. */
+static void flush_items(lua_State *L, int base, int n, int first) {
   int i;
-  if (object) {
+  for (i = n; i >= 1; i--) lua_rawseti(L, base, first + i - 1);
+}
+
+/* Move the n key/value pairs above base into the table at base. Popping
+ * them from the top sets the last pair first, which is right when no key
+ * repeats; `in_order` (a key may repeat) sets them first to last, so the
+ * last pair wins and a (key, nil) pair removes what an earlier one set. */
+static void flush_pairs(lua_State *L, int base, int n, int in_order) {
+  int i;
+  if (!in_order) {
     for (i = 0; i < n; i++) lua_rawset(L, base);
   } else {
-    for (i = n; i >= 1; i--) lua_rawseti(L, base, first + i - 1);
+    int first = lua_gettop(L) - 2 * n + 1;
+    for (i = 0; i < n; i++) {
+      lua_pushvalue(L, first + 2 * i);
+      lua_pushvalue(L, first + 2 * i + 1);
+      lua_rawset(L, base);
+    }
+    lua_settop(L, first - 1);
   }
 }
 
 static int read_array(dec *d, int elem_ctx, int depth, int narr) {
   lua_State *L = d->L;
-  int n = 0, total = 0, base = 0;
-  if (enter(d, depth) < 0) return R_ERROR;
+  int n = 0, total = 0, base = 0, chunk;
+  if (enter(d, depth, &chunk) < 0) return R_ERROR;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == ']') {
@@ -328,15 +358,16 @@ static int read_array(dec *d, int elem_ctx, int depth, int narr) {
   }
   for (;;) {
     int r;
-    if (n == STACK_CHUNK) {                /* a long list: make the table now */
+    if (n == chunk) {                      /* a long list: make the table now */
       if (!base) {
         lua_createtable(L, narr > 2 * STACK_CHUNK ? narr : 2 * STACK_CHUNK, 0);
         lua_insert(L, -n - 1);
         base = lua_gettop(L) - n;
       }
-      flush(L, base, n, 0, total - n + 1);
+      flush_items(L, base, n, total - n + 1);
       n = 0;
     }
+    if (total == INT32_MAX) return fail(d, "array too long", d->p);
     r = read_value(d, elem_ctx, depth + 1);
     if (r == R_ERROR) return R_ERROR;
     if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);
@@ -353,7 +384,7 @@ static int read_array(dec *d, int elem_ctx, int depth, int narr) {
     lua_insert(L, -n - 1);
     base = lua_gettop(L) - n;
   }
-  flush(L, base, n, 0, total - n + 1);
+  flush_items(L, base, n, total - n + 1);
   return R_VALUE;
 }
 
@@ -413,11 +444,19 @@ static int read_customer_field(dec *d, int ctx, const hc_key *k, int depth) {
   return read_value(d, CTX_OTHER, depth + 1);
 }
 
+/* A cheap hash of a key the decoder does not know, for the "seen" filter. */
+#define OTHER_KEY_BIT(s, n) \
+  (((unsigned)(n) * 31u + (unsigned char)(s)[0] * 7u + (unsigned char)(s)[(n) - 1]) & 127u)
+
 static int read_object(dec *d, int ctx, int depth) {
   lua_State *L = d->L;
   int normalise = ctx != CTX_OTHER;
-  int n = 0, base = 0;
-  if (enter(d, depth) < 0) return R_ERROR;
+  int n = 0, base = 0, chunk, in_order = 0;
+  /* Keys met so far, to tell when a key may repeat: known keys exactly (a
+   * bit each), others through a 128-bit filter (a false alarm only costs an
+   * in-order flush). */
+  uint64_t known = 0, other[2] = { 0, 0 };
+  if (enter(d, depth, &chunk) < 0) return R_ERROR;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == '}') {
@@ -428,22 +467,33 @@ static int read_object(dec *d, int ctx, int depth) {
   for (;;) {
     const char *ks;
     size_t klen;
-    int ki, r;
-    if (n == STACK_CHUNK) {                /* a big object: make the table now */
+    int ki, r, seen;
+    uint64_t *word, bit;
+    if (n == chunk) {                      /* a big object: make the table now */
       if (!base) {
         lua_createtable(L, 0, 2 * STACK_CHUNK);
         lua_insert(L, -2 * n - 1);
         base = lua_gettop(L) - 2 * n;
       }
-      flush(L, base, n, 1, 0);
+      flush_pairs(L, base, n, in_order);
       n = 0;
+      in_order = 0;                        /* later chunks are set after this one */
     }
     if (d->p >= d->end || *d->p != '"') return fail(d, "expected a string key in object", d->p);
     if (read_string(d, &ks, &klen) < 0) return R_ERROR;
     /* a key with escapes lives in the scratch buffer: no word loads there */
     ki = hc_key_lookup(ks, klen, ks >= d->start && ks < d->end ? (size_t)(d->end - ks) : 0);
-    if (ki >= 0) lua_pushvalue(L, d->keys + ki);
-    else lua_pushlstring(L, ks, klen);
+    if (ki >= 0) {
+      lua_pushvalue(L, d->keys + ki);
+      word = &known;
+      bit = 1ULL << ki;
+    } else {
+      unsigned h = klen ? OTHER_KEY_BIT(ks, klen) : 0;
+      lua_pushlstring(L, ks, klen);
+      word = &other[h >> 6];
+      bit = 1ULL << (h & 63);
+    }
+    seen = (*word & bit) != 0;
     skip_ws(d);
     if (d->p >= d->end || *d->p != ':') return fail(d, "expected ':' after object key", d->p);
     d->p++;
@@ -461,8 +511,17 @@ static int read_object(dec *d, int ctx, int depth) {
       r = read_value(d, CTX_OTHER, depth + 1);
     }
     if (r == R_ERROR) return R_ERROR;
-    if (r == R_VALUE) n++;
-    else lua_pop(L, 1);                      /* null: the key is absent */
+    if (r == R_VALUE) {
+      n++;
+      *word |= bit;
+      in_order |= seen;
+    } else if (seen) {                       /* null after a value: remove the key */
+      lua_pushnil(L);
+      n++;
+      in_order = 1;
+    } else {
+      lua_pop(L, 1);                         /* null: the key is absent */
+    }
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unexpected end of input in object", d->p);
     if (*d->p == ',') { d->p++; skip_ws(d); continue; }
@@ -474,7 +533,7 @@ static int read_object(dec *d, int ctx, int depth) {
     lua_insert(L, -2 * n - 1);
     base = lua_gettop(L) - 2 * n;
   }
-  flush(L, base, n, 1, 0);
+  flush_pairs(L, base, n, in_order);
   return R_VALUE;
 }
 
@@ -511,14 +570,15 @@ static int read_value(dec *d, int ctx, int depth) {
 int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_hints *hints) {
   dec d;
   int base, r, i;
-  luaL_checkstack(L, hc_nkeys + 8, NULL);
   keys_idx = hc_absindex(L, keys_idx);
   base = lua_gettop(L);
+  hc_need_stack(L, hc_nkeys + 8, base);
   lua_pushnil(L);                      /* the scratch slot */
   /* The interned keys sit on the stack while we decode: pushing one is then
    * a copy of a stack slot, not a table lookup. */
   for (i = 1; i <= hc_nkeys; i++) lua_rawgeti(L, keys_idx, i);
   d.L = L;
+  d.base = base;
   d.start = d.p = s;
   d.end = s + len;
   d.keys = base + 2;
@@ -539,11 +599,13 @@ int hc_decode(lua_State *L, const char *s, size_t len, int keys_idx, hc_decode_h
     }
   }
   if (r == R_ERROR) {
-    lua_Integer at = (lua_Integer)(d.err_at - s) + 1;
+    size_t at = (size_t)(d.err_at - s) + 1;   /* bodies past 2 GiB: no int here */
+    char num[24];
+    num[hc_format_integer(num, (long long)at)] = '\0';
     lua_settop(L, base);
     lua_pushnil(L);
-    lua_pushfstring(L, "invalid JSON at byte %d: %s", (int)at, d.err);
-    lua_pushinteger(L, at);
+    lua_pushfstring(L, "invalid JSON at byte %s: %s", num, d.err);
+    lua_pushinteger(L, (lua_Integer)at);
     return 3;
   }
   if (r == R_NULL) lua_pushlightuserdata(L, HC_NULL_SENTINEL);

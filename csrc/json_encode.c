@@ -1,16 +1,21 @@
 /*
  * JSON encoding of request bodies, exactly:
  * - integers stay integers at any size Lua holds (no 1.2345678901235e+16);
- *   integral floats below 2^53 are written as integers too;
- * - other floats in the shortest form that reads back to the same double,
- *   with '.' whatever the locale; NaN and infinities are refused;
+ *   integral floats up to 2^53 are written as integers too, -0.0 as -0;
+ * - other floats in the shortest of 15..17 digits that reads back to the
+ *   same double, with an exponent beyond 2^53 so they read back as floats
+ *   (json_number.c; nothing depends on the locale); NaN and infinities are
+ *   refused. On LuaJIT, whose numbers are all doubles, an integral number
+ *   below 2^63 is written as the integer it is;
  * - an empty table is [] (mark one with a metatable {__jsontype="object"}
  *   for {}), a list must have no holes, a map only string keys;
  * - strings must be valid UTF-8 and are escaped as JSON requires;
- * - object keys are written sorted, so the same table is the same body.
+ * - object keys are written sorted, so the same table is the same body;
+ * - a body is a tree: a table met twice raises, as a cycle when it contains
+ *   itself, else as a shared table (expanding it again could make a small
+ *   value exponentially large).
  * Errors raise a message that names the field ("body.customData.plan").
  */
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +35,7 @@ typedef struct path {
 typedef struct enc {
   lua_State *L;
   int slot;            /* stack index of the buffer userdata */
+  int seen;            /* stack index of {table = VISITING | DONE} */
   char *buf;
   size_t len, cap;
 } enc;
@@ -64,6 +70,7 @@ static int enc_error(enc *e, const path *at, const char *what) {
   const path *chain[MAX_ENCODE_DEPTH + 2];
   int n = 0, i;
   luaL_Buffer b;
+  hc_need_stack(L, 4, e->slot);           /* the buffer's own slots */
   for (; at != NULL && n < MAX_ENCODE_DEPTH + 2; at = at->up) chain[n++] = at;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "helpcrunch: cannot encode request body: ");
@@ -74,9 +81,10 @@ static int enc_error(enc *e, const path *at, const char *what) {
       luaL_addchar(&b, '.');
       luaL_addlstring(&b, chain[i]->key, chain[i]->keylen > 64 ? 64 : chain[i]->keylen);
     } else {
-      char num[32];
-      snprintf(num, sizeof num, "[%lld]", (long long)chain[i]->index);
-      luaL_addstring(&b, num);
+      char num[24];
+      luaL_addchar(&b, '[');
+      luaL_addlstring(&b, num, hc_format_integer(num, (long long)chain[i]->index));
+      luaL_addchar(&b, ']');
     }
   }
   luaL_pushresult(&b);
@@ -140,38 +148,23 @@ static void put_string(enc *e, const char *s, size_t n, const path *at) {
   putc_(e, '"');
 }
 
-static void put_integer(enc *e, long long v) {
-  char num[24];
-  int n = snprintf(num, sizeof num, "%lld", v);
-  put(e, num, (size_t)n);
-}
-
 static void put_number(enc *e, int idx, const path *at) {
+  char num[HC_NUMBER_BUF];
   lua_Number v;
-  char num[40];
-  int prec, n = 0;
   if (hc_isinteger(e->L, idx)) {
-    put_integer(e, (long long)lua_tointeger(e->L, idx));
+    put(e, num, hc_format_integer(num, (long long)lua_tointeger(e->L, idx)));
     return;
   }
   v = lua_tonumber(e->L, idx);
   if (v != v) enc_error(e, at, "NaN is not a JSON number");
   if (isinf(v)) enc_error(e, at, "infinity is not a JSON number");
-  if (floor(v) == v && fabs(v) <= 9007199254740992.0) {
-    put_integer(e, (long long)v);
+#if !HC_HAVE_INTEGERS
+  if (floor(v) == v && fabs(v) < 9223372036854775808.0 && v != 0) {
+    put(e, num, hc_format_integer(num, (long long)v));
     return;
   }
-  for (prec = 15; prec <= 17; prec++) {     /* shortest form that round-trips */
-    n = snprintf(num, sizeof num, "%.*g", prec, (double)v);
-    if (strtod(num, NULL) == (double)v) break;
-  }
-  {
-    char point = localeconv()->decimal_point[0];
-    int i;
-    for (i = 0; i < n; i++)
-      if (num[i] == point) num[i] = '.';
-  }
-  put(e, num, (size_t)n);
+#endif
+  put(e, num, hc_format_double(num, (double)v));
 }
 
 static void put_value(enc *e, int idx, int depth, const path *at);
@@ -189,18 +182,42 @@ static int marked_object(lua_State *L, int idx) {
   if (lua_getmetatable(L, idx)) {
     lua_pushliteral(L, "__jsontype");
     lua_rawget(L, -2);
-    is_obj = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "object") == 0;
+    if (lua_type(L, -1) == LUA_TSTRING) {     /* all of it: "object\0x" is not "object" */
+      size_t n;
+      const char *s = lua_tolstring(L, -1, &n);
+      is_obj = n == 6 && memcmp(s, "object", 6) == 0;
+    }
     lua_pop(L, 2);
   }
   return is_obj;
+}
+
+enum { VISITING = 1, DONE = 2 };
+
+/* Mark the table at idx (VISITING or DONE) in e->seen; its old mark. */
+static int mark(enc *e, int idx, int state) {
+  lua_State *L = e->L;
+  int old;
+  lua_pushvalue(L, idx);
+  lua_rawget(L, e->seen);
+  old = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, state);
+  lua_rawset(L, e->seen);
+  return old;
 }
 
 static void put_table(enc *e, int idx, int depth, const path *at) {
   lua_State *L = e->L;
   size_t nstr = 0, nint = 0;
   lua_Integer maxi = 0;
-  if (depth >= MAX_ENCODE_DEPTH) enc_error(e, at, "table nested too deeply (a cycle?)");
-  luaL_checkstack(L, 6, NULL);
+  int was;
+  hc_need_stack(L, 6, e->slot);
+  was = mark(e, idx, VISITING);
+  if (was == VISITING) enc_error(e, at, "a cycle (a table that contains itself)");
+  if (was == DONE) enc_error(e, at, "a shared table (the same table met twice; a body is a tree)");
+  if (depth >= MAX_ENCODE_DEPTH) enc_error(e, at, "table nested too deeply");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int kt = lua_type(L, -2);
@@ -259,6 +276,7 @@ static void put_table(enc *e, int idx, int depth, const path *at) {
     }
     putc_(e, ']');
   }
+  mark(e, idx, DONE);
 }
 
 static void put_value(enc *e, int idx, int depth, const path *at) {
@@ -292,11 +310,14 @@ void hc_encode(lua_State *L, int idx) {
   enc e;
   idx = hc_absindex(L, idx);
   lua_pushnil(L);
+  lua_newtable(L);
   e.L = L;
-  e.slot = lua_gettop(L);
+  e.slot = lua_gettop(L) - 1;
+  e.seen = e.slot + 1;
   e.buf = NULL;
   e.len = e.cap = 0;
   put_value(&e, idx, 0, NULL);
   lua_pushlstring(L, e.buf, e.len);
   lua_replace(L, e.slot);
+  lua_pop(L, 1);
 }

@@ -420,7 +420,7 @@ describe("customers over HTTP", function()
       end
       assert.equal(300, n)
       local log = mock:log()
-      assert.equal(6, #log)
+      assert.equal(7, #log)                    -- 50, then 49 new a page (one of overlap)
       local offsets = {}
       for i, req in ipairs(log) do
         assert.same({ offset = req.query.offset, limit = "50", sort = "customers.firstSeen",
@@ -428,7 +428,7 @@ describe("customers over HTTP", function()
         offsets[#offsets + 1] = tonumber(req.query.offset)
       end
       table.sort(offsets)
-      assert.same({ 0, 50, 100, 150, 200, 250 }, offsets)
+      assert.same({ 0, 49, 98, 147, 196, 245, 294 }, offsets)
     end)
 
     it("stops at max without asking for pages it does not need", function()
@@ -436,7 +436,7 @@ describe("customers over HTTP", function()
       for _ in client.customers:all { max = 30, page_size = 10 } do n = n + 1 end
       assert.equal(30, n)
       local log = mock:log()
-      assert.equal(3, #log)
+      assert.equal(4, #log)                    -- 10, then 9 new a page: 10 + 9 + 9 + 2
       for _, req in ipairs(log) do
         assert.is_true(tonumber(req.query.offset) < 30)
       end

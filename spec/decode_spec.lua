@@ -98,7 +98,7 @@ describe("helpcrunch.decode", function()
 
   describe("numbers", function()
     local integers = {
-      "265555", "-265555", "0", "-0", "1", "9007199254740993", "-42",
+      "265555", "-265555", "0", "1", "9007199254740993", "-42",
       "9223372036854775807", "-9223372036854775808", "1588603952",
     }
     it("keeps integers Lua integers: 265555, negatives, 0, int64 max and min", function()
@@ -115,6 +115,12 @@ describe("helpcrunch.decode", function()
         assert.equal(math.mininteger, decode_ok("-9223372036854775808"))
         assert.equal(9007199254740993, decode_ok("9007199254740993"))
       end
+    end)
+
+    it("reads -0 as the float -0.0, as lua-cjson (json_exact_spec has the rest)", function()
+      local v = decode_ok("-0")
+      assert.is_true(is_float(v))
+      assert.equal(-math.huge, 1 / v)
     end)
 
     it("turns an integer beyond int64 (19 and 20 digits) into a float", function()

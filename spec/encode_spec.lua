@@ -242,13 +242,13 @@ describe("helpcrunch.core.encode", function()
         "a function value", "body.customData[1].value")
     end)
 
-    it("refuses a cycle and absurd nesting: nested too deeply, no crash", function()
+    it("refuses a cycle (named as such) and absurd nesting (nested too deeply), no crash", function()
       local t = {}
       t.self = t
-      assert_raises(t, "nested too deeply")
+      assert_raises(t, "a cycle", "body.self")
       local a, b = {}, {}
       a[1], b[1] = b, a
-      assert_raises(a, "nested too deeply")
+      assert_raises(a, "a cycle", "body[1][1]")
       local deep = {}
       local cur = deep
       for _ = 1, 1000 do

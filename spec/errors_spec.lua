@@ -83,7 +83,7 @@ describe("request failures", function()
     it("list validation (GET shape, no generic entry): every entry kept", function()
       -- customers:list checks limit/sort/order itself, so the bad query goes
       -- through the client's own request pipeline (client:call) instead.
-      local body, err = client:call("GET", "/customers", "limit=500&sort=name&order=up"):wait()
+      local body, err = client:call("GET", "/customers", { query = "limit=500&sort=name&order=up" }):wait()
       assert.is_nil(body)
       check_error(err, "validation", 400, "validation_error", "GET", "/customers")
       assert.same({
@@ -97,8 +97,8 @@ describe("request failures", function()
     end)
 
     it("search validation (POST shape): code skips the generic invalid_request", function()
-      local body, err = client:call("POST", "/customers/search", nil,
-        { filter = { { field = "customers.nickname", operator = "=", value = "x" } } }):wait()
+      local body, err = client:call("POST", "/customers/search", { idempotent = true,
+        body = { filter = { { field = "customers.nickname", operator = "=", value = "x" } } } }):wait()
       assert.is_nil(body)
       check_error(err, "validation", 400, "filter[0].field", "POST", "/customers/search")
       assert.same({ "invalid_request", "filter[0].field" }, codes_of(err))
@@ -106,8 +106,9 @@ describe("request failures", function()
     end)
 
     it("create validation: code is the first specific entry, errors holds all of them", function()
-      local c, err = client.customers:create { name = "typed", integrationId = 5,
-                                               unsubscribed = "yes" }
+      -- Sent raw: customers:create raises on these wrong types before any request.
+      local c, err = client:call("POST", "/customers", {
+        body = { name = "typed", integrationId = 5, unsubscribed = "yes" } }):wait()
       assert.is_nil(c)
       check_error(err, "validation", 400, "integrationId", "POST", "/customers")
       assert.same({ "invalid_request", "integrationId", "unsubscribed" }, codes_of(err))

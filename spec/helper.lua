@@ -40,10 +40,57 @@ function H.mock(opts)
 end
 
 --- A client for the mock: rate limit off and no retries unless given.
+--
+-- Anywhere in the suite, an error a test client's call returns (iterators
+-- raise the same objects) or an event it emits that still holds the token, or
+-- a piece of it 8 characters or longer, fails the test that provoked it.
 function H.client(mock, opts)
   local o = { token = H.TOKEN, base_url = mock.url, rate_limit = false, max_retries = 0 }
   for k, v in pairs(opts or {}) do o[k] = v end
-  return require("helpcrunch").new(o)
+  local token, hook = o.token, o.on_request
+  o.on_request = function(e)
+    H.assert_no_secret(e, token)
+    if hook then return hook(e) end
+  end
+  local client = require("helpcrunch").new(o)
+  local call = client.call
+  client.call = function(self, ...)
+    local c = call(self, ...)
+    local wait = c.wait
+    c.wait = function(cc, ...)
+      local body, err = wait(cc, ...)
+      if body == nil then H.assert_no_secret(err, token) end
+      return body, err
+    end
+    return c
+  end
+  return client
+end
+
+--- Raise if any string reachable from v (keys, values, nested tables) holds
+-- the secret, or (for secrets of 8 characters or more) any 8-character
+-- piece of it: a message cut off inside the token would still leak it.
+-- Secrets of one or two characters are letters of the client's own words
+-- ("empty_reply" holds a "t"): those are checked by spec/token_spec.lua.
+function H.assert_no_secret(v, secret, seen)
+  if #secret < 3 then return end
+  seen = seen or {}
+  local t = type(v)
+  if t == "string" then
+    local pieces = #secret >= 8 and #secret - 7 or 1
+    for i = 1, pieces do
+      local piece = #secret >= 8 and secret:sub(i, i + 7) or secret
+      if v:find(piece, 1, true) then
+        error("the token (or a piece of it) leaked into: " .. v, 2)
+      end
+    end
+  elseif t == "table" and not seen[v] then
+    seen[v] = true
+    for k, x in pairs(v) do
+      H.assert_no_secret(k, secret, seen)
+      H.assert_no_secret(x, secret, seen)
+    end
+  end
 end
 
 --- For a describe block: the setup and teardown that start a mock and a
@@ -76,6 +123,32 @@ function H.rng(seed)
     if n then return s % n + 1 end
     return s
   end
+end
+
+--- A virtual clock for the client's `clock` option: time moves only when
+-- the client sleeps (sleep returns at once), so tests of waits, backoff and
+-- the limiter run in virtual time. `clock.naps` lists every sleep asked for.
+function H.clock(start)
+  local clock = { t = start or 1000, naps = {} }
+  function clock.now() return clock.t end
+  function clock.sleep(s)
+    clock.naps[#clock.naps + 1] = s
+    if s > 0 then clock.t = clock.t + s end
+  end
+  return clock
+end
+
+--- A rate-limit store that limits nothing and counts the attempts the client
+-- started (`store.starts`): what was sent, without waiting for the server.
+function H.counting_store()
+  local store = { starts = 0, times = {} }
+  function store.take(_, _, _, now)
+    store.starts = store.starts + 1
+    store.times[store.starts] = now
+    return 0
+  end
+  function store.hold() return true end
+  return store
 end
 
 --- The requests the mock logged (admin calls are never logged).

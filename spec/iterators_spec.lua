@@ -2,6 +2,14 @@
 -- mock. What was requested is read from the mock's log.
 local H = require "spec.helper"
 
+-- Pages overlap by one customer (the anchor that proves the next page
+-- continues this one): a full read of total items in pages of size takes
+-- this many requests, and page i starts at (i - 1) * (size - 1).
+local function pages_for(total, size)
+  if total <= size then return 1 end
+  return 1 + math.ceil((total - size) / (size - 1))
+end
+
 local function count_requests(mock, path)
   local n = 0
   for _, e in ipairs(mock:log()) do
@@ -51,11 +59,11 @@ describe("customers:all", function()
     end
     assert.equals(1234, n)
     local log = mock:log()
-    assert.equals(25, #log)                         -- ceil(1234 / 50)
+    assert.equals(pages_for(1234, 50), #log)        -- 26
     for i, e in ipairs(log) do
       assert.equals("customers.firstSeen", e.query.sort)
       assert.equals("asc", e.query.order)
-      assert.equals(tostring((i - 1) * 50), tostring(e.query.offset))
+      assert.equals(tostring((i - 1) * 49), tostring(e.query.offset))
       assert.equals("50", tostring(e.query.limit))   -- the page size, even for the last page
     end
   end)
@@ -74,16 +82,16 @@ describe("customers:all", function()
     assert.is_true(count_requests(mock) <= 2)
     local log = mock:log()
     assert.equals("100", tostring(log[1].query.limit))
-    assert.equals("50", tostring(log[2].query.limit))
+    assert.equals("51", tostring(log[2].query.limit))   -- 50 more and the anchor
   end)
 
-  it("keeps page_size and max apart: page_size 30, max 100 is 30+30+30+10", function()
+  it("keeps page_size and max apart: page_size 30, max 100 is 30+30+30+13 (29 new each)", function()
     local n = 0
     for _ in client.customers:all { page_size = 30, max = 100, prefetch = 0 } do n = n + 1 end
     assert.equals(100, n)
     local limits = {}
     for i, e in ipairs(mock:log()) do limits[i] = tonumber(e.query.limit) end
-    assert.same({ 30, 30, 30, 10 }, limits)
+    assert.same({ 30, 30, 30, 13 }, limits)
   end)
 
   it("max smaller than a page asks only for max", function()
@@ -95,46 +103,61 @@ describe("customers:all", function()
     assert.equals("7", tostring(log[1].query.limit))
   end)
 
+  -- A client whose rate-limit store counts the requests it starts.
+  local function counted(o)
+    local store = H.counting_store()
+    local o2 = { rate_limit = { store = store, requests = 1000, per = 1 } }
+    for k, v in pairs(o or {}) do o2[k] = v end
+    return H.client(mock, o2), store
+  end
+
   it("break after the first customer leaves at most 2 requests made", function()
-    for _ in client.customers:all {} do break end -- luacheck: ignore 512
-    require("helpcrunch.core").sleep(0.2)
-    assert.is_true(count_requests(mock) <= 2)
+    local c, store = counted()
+    for _ in c.customers:all {} do break end -- luacheck: ignore 512
+    assert.is_true(store.starts <= 2, store.starts .. " requests")
+    c:close()
   end)
 
   it("releases the prefetched request on break (to-be-closed on 5.4, close() elsewhere)",
     function()
       local it = client.customers:all {}
       it()
-      assert.equals(1, client.core:pending())        -- page 2 prefetched, not yet sent
+      assert.equals(1, client.transport:pending())        -- page 2 prefetched, not yet sent
       it:close()
-      assert.equals(0, client.core:pending())
+      assert.equals(0, client.transport:pending())
       assert.is_nil(it())                            -- closed: nothing more
       if _VERSION == "Lua 5.4" and not jit then
         -- A generic for closes its 4th value on break: the prefetch goes at once.
         local f = assert(load([[
           local client = ...
           for _ in client.customers:all {} do break end
-          return client.core:pending()
+          return client.transport:pending()
         ]]))
         assert.equals(0, f(client))
       end
     end)
 
   it("prefetch = 0 requests nothing ahead", function()
-    local it = client.customers:all { prefetch = 0 }
+    local c, store = counted()
+    local it = c.customers:all { prefetch = 0 }
     for _ = 1, 50 do it() end
-    require("helpcrunch.core").sleep(0.1)
-    assert.equals(1, count_requests(mock))
+    assert.equals(1, store.starts)
     it:close()
+    c:close()
   end)
 
-  it("prefetch = 1 has the next page on its way while the caller works", function()
-    local it = client.customers:all { prefetch = 1 }
-    for _ = 1, 20 do it() end
-    require("helpcrunch.core").sleep(0.2)
-    assert.equals(2, count_requests(mock))
-    it:close()
-  end)
+  for _, prefetch in ipairs { 1, 2, 4 } do
+    it(("prefetch = %d has the next %d page(s) on the way while the caller works")
+        :format(prefetch, prefetch), function()
+      local c, store = counted()
+      local it = c.customers:all { prefetch = prefetch }
+      for _ = 1, 20 do it() end
+      assert.equals(1 + prefetch, store.starts)      -- sent (perhaps answered) already
+      it:close()
+      assert.equals(0, c.transport:pending())
+      c:close()
+    end)
+  end
 
   it("an empty account yields nothing after one request", function()
     local empty = H.mock { customers = 0 }
@@ -216,12 +239,12 @@ describe("search:each", function()
     end
     assert.equals(total, n)
     local log = mock:log()
-    assert.equals(math.ceil(total / 40), #log)
+    assert.equals(pages_for(total, 40), #log)
     for i, e in ipairs(log) do                       -- the filters ride on every page
       assert.equals("POST", e.method)
       assert.equals("customers.email", e.body.filter[1].field)
       assert.equals("customers.lastSeen", e.body.sort)
-      assert.equals((i - 1) * 40, e.body.offset)
+      assert.equals((i - 1) * 39, e.body.offset)
     end
   end)
 
@@ -238,5 +261,63 @@ describe("search:each", function()
     local log = mock:log()
     assert.equals(1, #log)
     assert.equals(1, log[1].body.limit)
+  end)
+end)
+
+describe("checkpoint and resume #mock", function()
+  local mock, client
+  local start, stop = H.serve({ customers = 600, seed = 12 }, nil,
+    function(m, c) mock, client = m, c end)
+  setup(start)
+  teardown(stop)
+  before_each(function() mock:reset() end)
+
+  it("the search below matches enough customers for every case", function()
+    assert.is_true(client.customers:search():where("email", "~", "e"):count() > 200)
+  end)
+
+  -- Read `first` items, checkpoint, drop the iterator; churn; resume in a
+  -- "new process" (a new client) from a JSON round trip of the checkpoint.
+  local function split_read(q, first, churn, page_size)
+    local it = q:each { page_size = page_size }
+    local ids = {}
+    for _ = 1, first do ids[#ids + 1] = it().id end
+    local cp = it:checkpoint()
+    it:close()
+    mock:config { churn = churn }
+    local cjson = require "cjson"
+    cp = cjson.decode(cjson.encode(cp))
+    local c2 = H.client(mock)
+    local q2 = c2.customers:search():where("email", "~", "e")
+    for c in q2:each { page_size = page_size, resume = cp } do ids[#ids + 1] = c.id end
+    mock:config { churn = 0 }
+    c2:close()
+    return ids
+  end
+
+  for _, case in ipairs { { 150, 0, 40 }, { 1, 3, 40 }, { 40, 5, 40 }, { 39, 5, 40 }, { 77, 9, 25 } } do
+    it(("after %d items, with %d inserted ahead per page: every match once"):format(case[1], case[2]),
+      function()
+        local q = client.customers:search():where("email", "~", "e")
+        local before = {}
+        for c in q:each() do before[c.id] = true end
+        local ids = split_read(q, case[1], case[2], case[3])
+        local seen = {}
+        for _, id in ipairs(ids) do
+          assert.is_nil(seen[id], "yielded twice: " .. id)
+          seen[id] = true
+        end
+        for id in pairs(before) do assert.is_true(seen[id], "missing: " .. id) end
+      end)
+  end
+
+  it("a checkpoint is nil once the iteration ended; a bad one raises", function()
+    local it = client.customers:search():where("id", "=", 4994):each()
+    assert.is_table(it())
+    assert.is_nil(it())
+    assert.is_nil(it:checkpoint())
+    assert.has_error(function()
+      client.customers:search():each { resume = { anchor = 5 } }
+    end)
   end)
 end)

@@ -29,10 +29,7 @@ describe("helpcrunch-mock rate limit", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 30, rate_limit = "3/1" } end)
   lazy_teardown(function() m:stop() end)
-  before_each(function()
-    m:reset()
-    socket.sleep(0.05)
-  end)
+  before_each(function() m:reset() end)
 
   it("answers the request over the limit with 429 in the endpoint's shape and Retry-After", function()
     for _ = 1, 3 do assert.are.equal(200, (api(m, "GET", "/customers?limit=1"))) end
@@ -45,15 +42,14 @@ describe("helpcrunch-mock rate limit", function()
     assert.are.equal(429, status)
     assert.are.same({ errors = { { code = "invalid_request", message = "Invalid request" },
                                  { code = "too_many_requests", message = "Too many requests" } } }, body)
-    socket.sleep(1.05)
+    m:advance(1.05)                                   -- the mock's clock, not a sleep
     assert.are.equal(200, (api(m, "GET", "/customers?limit=1")))
   end)
 
   it("is a sliding window: never more than N accepted in any window, a freed slot is reused", function()
-    local deadline = gettime() + 2.5
-    while gettime() < deadline do
+    for _ = 1, 60 do                                  -- 2.4 s of the mock's clock
       api(m, "GET", "/customers?limit=1")
-      socket.sleep(0.04)
+      m:advance(0.04)
     end
     local accepted = {}
     for _, e in ipairs(m:log()) do
@@ -72,7 +68,7 @@ describe("helpcrunch-mock rate limit", function()
     end
     assert.are.equal(200, (api(m, "GET", "/customers?limit=1")))
     assert.are.equal(200, (api(m, "GET", "/customers?limit=1")))
-    socket.sleep(1.1)
+    m:advance(1.1)
     local status, _, headers = api(m, "GET", "/customers?limit=1")
     assert.are.equal(429, status)
     assert.are.equal("2", headers["retry-after"])
@@ -236,30 +232,66 @@ describe("helpcrunch-mock queued faults", function()
     assert.are.equal(200, raw(m, "GET", "/v1/customers/4994").status)
   end)
 
+  -- Whether a response has (fully) arrived on a raw connection, without waiting.
+  local function arrived(conn)
+    return #socket.select({ conn.sock }, nil, 0) > 0
+  end
+
   it("trickle and delay hold one response without holding the others", function()
-    m:fault { kind = "trickle", path = "/v1/customers/4994", interval_ms = 100, bytes = 200 }
+    -- a byte every 200 ms: the whole body would take minutes, so the order of
+    -- events below does not depend on the machine's speed
+    m:fault { kind = "trickle", path = "/v1/customers/4994", interval_ms = 200, bytes = 1 }
     local slow = m:connect(5)
     finally(function() slow:close() end)
-    local t0 = gettime()
     assert(slow:send("GET", "/v1/customers/4994", { token = "t" }))
-    local fast = raw(m, "GET", "/v1/customers?limit=1")
+    local fast = raw(m, "GET", "/v1/customers?limit=1")   -- another connection, answered
     assert.are.equal(200, fast.status)
-    assert.is_true(gettime() - t0 < 0.3, "another connection waited")
-    local res = assert(slow:receive())
-    local chunks = math.ceil(#res.body / 200)
-    assert.is_true(gettime() - t0 >= (chunks - 1) * 0.1, "not trickled")
-    assert.are.equal(4994, json.decode(res.body).id)
+    slow.sock:settimeout(0.5)
+    local head = assert(slow.sock:receive("*l"))          -- the status line came at once...
+    assert.truthy(head:find("200", 1, true))
+    local got = {}
+    repeat
+      local line = slow.sock:receive("*l")
+      got[#got + 1] = line
+    until line == "" or line == nil
+    local length = tonumber(table.concat(got, "\n"):lower():match("content%-length:%s*(%d+)"))
+    local body, err, partial = slow.sock:receive(length)   -- ...the body a byte at a time
+    assert.is_nil(body)
+    assert.are.equal("timeout", err)
+    assert.is_true(#partial < length, "not trickled")
 
-    m:fault { kind = "delay", delay_ms = 600 }
+    m:fault { kind = "delay", delay_ms = 60000 }
     local held = m:connect(5)
     finally(function() held:close() end)
-    t0 = gettime()
     assert(held:send("GET", "/v1/customers/4994", { token = "t" }))
-    socket.sleep(0.05)
+    assert.are.equal(200, raw(m, "GET", "/v1/customers?limit=1").status)  -- not held up
+    assert.is_false(arrived(held))                            -- the delayed one still waits
+  end)
+
+  it("hold keeps a response back until POST /_mock/release, serving the others", function()
+    m:fault { kind = "hold", path = "/v1/customers/4994" }
+    local held = m:connect(5)
+    finally(function() held:close() end)
+    assert(held:send("GET", "/v1/customers/4994", { token = "t" }))
+    local deadline = gettime() + 5                  -- a wait for an event, not a measure
+    while m:held() == 0 and gettime() < deadline do socket.sleep(0.01) end
+    assert.are.equal(1, m:held())
     assert.are.equal(200, raw(m, "GET", "/v1/customers?limit=1").status)
-    assert.is_true(gettime() - t0 < 0.4)
-    assert.are.equal(200, assert(held:receive()).status)
-    assert.is_true(gettime() - t0 >= 0.6)
+    assert.are.equal(0, #socket.select({ held.sock }, nil, 0), "the held response was sent")
+    assert.are.equal(1, m:held())
+    assert.are.equal(1, m:release())
+    local res = assert(held:receive())
+    assert.are.equal(4994, json.decode(res.body).id)
+    assert.are.equal("hold", m:log()[1].fault)
+    assert.are.equal(0, m:held())
+    assert.are.equal(0, m:release())
+  end)
+
+  it("hold lets the response go by itself after delay_ms", function()
+    m:fault { kind = "hold", delay_ms = 50 }
+    local res = raw(m, "GET", "/v1/customers/4994")
+    assert.are.equal(200, res.status)
+    assert.are.equal(0, m:held())
   end)
 
   it("refuses an unknown kind", function()
@@ -270,22 +302,25 @@ describe("helpcrunch-mock queued faults", function()
 end)
 
 describe("helpcrunch-mock --delay-ms", function()
-  it("delays every response, concurrently", function()
-    local m = spawn.start { customers = 10, delay_ms = 300 }
+  it("delays every response, concurrently (on the mock's clock, moved on by the test)", function()
+    local m = spawn.start { customers = 10, delay_ms = 60000 }
     finally(function() m:stop() end)
     local conns = {}
-    local t0 = gettime()
     for i = 1, 4 do
       conns[i] = m:connect(5)
+      finally(function() conns[i]:close() end)
       assert(conns[i]:send("GET", "/v1/customers?limit=1", { token = "t" }))
     end
-    for i = 1, 4 do
-      assert.are.equal(200, assert(conns[i]:receive()).status)
-      conns[i]:close()
+    local deadline = gettime() + 5                    -- wait until all four are handled...
+    while #m:log() < 4 and gettime() < deadline do socket.sleep(0.01) end
+    assert.are.equal(4, #m:log())
+    for i = 1, 4 do                                    -- ...none answered yet
+      assert.are.equal(0, #socket.select({ conns[i].sock }, nil, 0))
     end
-    local elapsed = gettime() - t0
-    assert.is_true(elapsed >= 0.3, "not delayed")
-    assert.is_true(elapsed < 0.9, "delays were served one after another: " .. elapsed)
+    m:advance(60)      -- one delay's worth: had they been served one after another,
+    for i = 1, 4 do    -- only the first would be due now
+      assert.are.equal(200, assert(conns[i]:receive()).status)
+    end
   end)
 end)
 

@@ -631,7 +631,8 @@ describe("helpcrunch-mock admin endpoints and log", function()
   it("reads and changes the configuration", function()
     local cfg = m:config()
     assert.are.same({ fault_rate = 0, delay_ms = 0, churn = 0, rate_limit = false,
-                      retry_after = json.null,
+                      churn_delete = 0, jitter_ms = 0, retry_after = json.null,
+                      pages = {}, dialects = {},
                       faults = { "500", "502", "429", "drop", "truncate", "invalid_json" } }, cfg)
     cfg = m:config { rate_limit = "10/2", retry_after = "none", faults = { "502" }, churn = 1 }
     assert.are.equal("10/2", cfg.rate_limit)

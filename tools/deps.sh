@@ -12,6 +12,7 @@ gcc                       demo   the C core (cc)
 make                      demo   this build
 pkg-config                demo   compile flags of Lua and libcurl
 libcurl4-openssl-dev      demo   libcurl and its headers
+libssl-dev                demo   libcrypto (HMAC-SHA1 of webhook signatures)
 lua5.4                    demo   the primary interpreter
 liblua5.4-dev             demo   its headers
 luajit2                   demo   LuaJIT 2.1, as in OpenResty (the plain luajit package conflicts)

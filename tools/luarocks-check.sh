@@ -5,12 +5,14 @@
 # artefacts. Then, from outside the checkout:
 #   - each rock installed exactly its own modules (every lua/ file of it, nothing of
 #     the other) and `helpcrunch-mock` is a command;
-#   - `luarocks show`: the client depends on Lua only, the mock on luasocket and
-#     lua-cjson;
-#   - the installed client loads, decodes, and reads a customer from the installed mock.
+#   - `luarocks show`: the client depends on Lua and argparse (for its command), the
+#     mock on luasocket and lua-cjson;
+#   - the installed client loads, decodes, and reads a customer from the installed
+#     mock, and the installed `helpcrunch` command counts its customers.
 # The client is made with no variable at all: libcurl is found through LuaRocks'
-# own search (multiarch lib dirs on Debian; see the rockspec). The mock is made
-# with --deps-mode=none: Debian's lua-socket and lua-cjson are packages, not rocks.
+# own search (multiarch lib dirs on Debian; see the rockspec). Both rocks are made
+# with --deps-mode=none: Debian's lua-argparse, lua-socket and lua-cjson are
+# packages, not rocks.
 cd "$(dirname "$0")/.." || exit 1
 work=$(mktemp -d)
 mock_pid=
@@ -34,8 +36,8 @@ check_abi() {   # check_abi LABEL LUA_VERSION INTERPRETER [VAR=VALUE...]
   shift 3
   tree=$work/tree-$label
   rocks() { luarocks --lua-version="$ver" --tree="$tree" "$@"; }
-  (cd "$work/src" && rocks make rockspec/helpcrunch-scm-1.rockspec "$@") >"$work/log" 2>&1 ||
-    fail "luarocks make rockspec/helpcrunch-scm-1.rockspec $* failed"
+  (cd "$work/src" && rocks make --deps-mode=none rockspec/helpcrunch-scm-1.rockspec "$@") \
+    >"$work/log" 2>&1 || fail "luarocks make rockspec/helpcrunch-scm-1.rockspec $* failed"
   (cd "$work/src" && rocks make --deps-mode=none rockspec/helpcrunch-mock-scm-1.rockspec) \
     >"$work/log" 2>&1 || fail "luarocks make rockspec/helpcrunch-mock-scm-1.rockspec failed"
   rm -f "$work/log"
@@ -54,6 +56,7 @@ check_abi() {   # check_abi LABEL LUA_VERSION INTERPRETER [VAR=VALUE...]
     done < "$work/want"
   done
   [ -x "$tree/bin/helpcrunch-mock" ] || fail "no helpcrunch-mock command in $tree/bin"
+  [ -x "$tree/bin/helpcrunch" ] || fail "no helpcrunch command in $tree/bin"
   deps=$(rocks show --deps helpcrunch)
   if echo "$deps" | grep -Eq 'luasocket|lua-cjson'; then
     fail "the client rock depends on: $deps"
@@ -93,6 +96,9 @@ check_abi() {   # check_abi LABEL LUA_VERSION INTERPRETER [VAR=VALUE...]
     client:close()
     print("luarocks-installed helpcrunch " .. hc._VERSION .. " works under " ..
           (jit and jit.version or _VERSION))' || fail "the installed rocks do not work"
+  n=$(HELPCRUNCH_API_KEY=t HELPCRUNCH_BASE_URL=$url "$lua" \
+      "$tree/lib/luarocks/rocks-$ver/helpcrunch/scm-1/bin/helpcrunch" count 2>&1)
+  [ "$n" = 20 ] || fail "the installed helpcrunch command: $n"
   kill $mock_pid 2>/dev/null; wait $mock_pid 2>/dev/null; mock_pid=
   unset LUA_PATH LUA_CPATH
   cd - >/dev/null || exit 1

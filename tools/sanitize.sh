@@ -16,7 +16,7 @@ top=$(pwd)
 make --no-print-directory -s asan || exit 1
 SPECS=${SANITIZE_SPECS:-"spec/decode_spec.lua spec/encode_spec.lua spec/malformed_spec.lua
   spec/customers_spec.lua spec/errors_spec.lua spec/fuzz_spec.lua spec/iterators_spec.lua
-  spec/differential_spec.lua"}
+  spec/differential_spec.lua spec/webhook_spec.lua"}
 STRESS_SPECS=${SANITIZE_STRESS_SPECS:-"spec/malformed_spec.lua spec/iterators_spec.lua"}
 export HELPCRUNCH_BUILD=build/asan HELPCRUNCH_KEEP="$top/build/asan/helpcrunch/core.so"
 export ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1

@@ -12,7 +12,7 @@
 cd "$(dirname "$0")/.." || exit 1
 make --no-print-directory -s LUA=lua5.4 all || exit 1
 SPECS=${VALGRIND_SPECS:-"spec/decode_spec.lua spec/encode_spec.lua spec/malformed_spec.lua
-  spec/customers_spec.lua spec/errors_spec.lua spec/fuzz_spec.lua"}
+  spec/customers_spec.lua spec/errors_spec.lua spec/fuzz_spec.lua spec/webhook_spec.lua"}
 STRESS_SPECS=${VALGRIND_STRESS_SPECS:-"spec/malformed_spec.lua spec/iterators_spec.lua"}
 # libcurl's global state (curl_global_init, never cleaned up: a library must
 # not call curl_global_cleanup under a host that may use libcurl too) would

@@ -1,4 +1,4 @@
---- helpcrunch-lua: a client for the HelpCrunch customers API.
+--- helpcrunch-lua: a client for the HelpCrunch REST API.
 --
 --     local helpcrunch = require "helpcrunch"
 --     local client = helpcrunch.new { token = os.getenv("HELPCRUNCH_API_KEY") }
@@ -6,7 +6,15 @@
 --
 -- @module helpcrunch
 
-local core = require "helpcrunch.core"
+-- The C core (helpcrunch/core.so): say plainly what is missing when it cannot load.
+local ok, core = pcall(require, "helpcrunch.core")
+if not ok then
+  error("helpcrunch: the C core helpcrunch.core (helpcrunch/core.so, built for this Lua: "
+    .. "`make LUA=luajit` gives build/luajit/helpcrunch/core.so, the one OpenResty needs; "
+    .. "it also needs libcurl) could not be loaded; add its directory to package.cpath "
+    .. "(in nginx: lua_package_cpath \"/path/to/build/luajit/?.so;;\"). The loader said: "
+    .. tostring(core), 0)
+end
 local errors = require "helpcrunch.errors"
 
 local M = {
@@ -39,5 +47,19 @@ end
 
 --- Is v an error object of this library?
 M.is_error = errors.is
+
+--- Run fn in a coroutine for a client made with `loop =` (Neovim, luvit):
+-- its calls yield while they wait and resume from the loop.
+-- `done(ok, result_or_err)` is called when fn ends.
+-- @tparam function fn
+-- @tparam[opt] function done
+M.async = function(fn, done) return require("helpcrunch.async").run(fn, done) end
+
+--- Rate-limit stores: helpcrunch.ratelimit.memory(), .shdict(dict), .redis{...}
+M.ratelimit = require "helpcrunch.ratelimit"
+
+--- Webhooks: helpcrunch.webhook.verify(raw_body, signature, secret),
+-- .parse(raw_body, signature, secret), .sign(raw_body, secret)
+M.webhook = require "helpcrunch.webhook"
 
 return M

@@ -1,30 +1,22 @@
---- The search builder: `client.customers:search():where(...):tagged(...)`.
+--- The search builder: `client.customers:search():where(...):tagged(...)`,
+-- the same for every resource that has a search endpoint; the resource
+-- gives its field table (the one place where its fields, their types and
+-- its sorts are decided).
 --
 -- A query is immutable: every method returns a new query and leaves the one
--- it was called on as it was, so a base query can be shared and refined.
--- Fields, operators and value types are checked against the API's table
--- before any request.
+-- it was called on as it was, so a base query can be shared and refined;
+-- `q:body()` returns a copy. Fields, operators and value types are checked
+-- against the field table before any request, and every combination of
+-- calls either sends exactly what it says or raises.
 -- @module helpcrunch.search
 
 local util = require "helpcrunch.util"
 local pager = require "helpcrunch.pager"
-local customers = require "helpcrunch.customers"
 
 local M = {}
 
 local Query = {}
 Query.__index = Query
-
--- The searchable fields and their types (API-REFERENCE.md).
-local FIELDS = {
-  id = "integer",
-  telegramId = "string", facebookId = "string", instagramId = "string",
-  viberId = "string", whatsappId = "string",
-  name = "string", email = "string", company = "string", phone = "string",
-  countryCode = "string", city = "string", regionCode = "string", userId = "string",
-  tagsData = "array",
-  lastSeen = "date", createdAt = "date",
-}
 
 -- Operator -> the field types it applies to.
 local OPERATORS = {
@@ -44,16 +36,19 @@ local function operators_for(ftype)
   return table.concat(ops, " ")
 end
 
-local function field_list()
-  local names = {}
-  for n in pairs(FIELDS) do names[#names + 1] = n end
-  table.sort(names)
-  return table.concat(names, ", ")
+local function a_or_an(ftype)
+  return ftype == "integer" and "an " or "a "
 end
 
---- @local
-function M.new(client)
-  return setmetatable({ client = client, filters = {}, comparison = "AND" }, Query)
+--- A new, empty query.
+-- @tparam table client
+-- @tparam table spec `name` ("customers"), `path` ("/customers/search"),
+--   `prefix` ("customers."), `fields` ({short name = "integer"|"string"|
+--   "date"|"array"}), `tags_field` (the array field :tagged uses),
+--   `check_sort(fname, field, level) -> full name`, `check_order`, and
+--   optionally `extract` (body -> data, total)
+function M.new(client, spec)
+  return setmetatable({ client = client, spec = spec, filters = {}, comparison = "AND" }, Query)
 end
 
 local function derive(q, changes)
@@ -63,10 +58,10 @@ local function derive(q, changes)
   return setmetatable(n, Query)
 end
 
-local function with_filter(q, filter, extra)
+local function with_filters(q, list, extra)
   local filters = {}
   for i, f in ipairs(q.filters) do filters[i] = f end
-  filters[#filters + 1] = filter
+  for _, f in ipairs(list) do filters[#filters + 1] = f end
   extra = extra or {}
   extra.filters = filters
   return derive(q, extra)
@@ -87,10 +82,10 @@ local function tag_values(fname, names, level)
 end
 
 -- The value as the API wants it for a field of type ftype, or raise.
-local function check_value(fname, field, ftype, value, level)
+local function check_value(fname, full, ftype, value, level)
   local function bad(what)             -- one level deeper than check_value
-    error(fname .. ": customers." .. field .. " is a" .. (ftype == "integer" and "n " or " ")
-      .. ftype .. " field; " .. what .. ", got " .. util.describe(value), level + 2)
+    error(fname .. ": " .. full .. " is " .. a_or_an(ftype) .. ftype .. " field; " .. what
+      .. ", got " .. util.describe(value), level + 2)
   end
   if ftype == "integer" then
     if not util.is_integral(value) then bad("its value must be an integer") end
@@ -104,9 +99,19 @@ local function check_value(fname, field, ftype, value, level)
   elseif ftype == "string" then
     if type(value) ~= "string" then bad("its value must be a string") end
     return value
-  else                                       -- array: tagsData
+  else                                       -- array: tag names
     local names = type(value) == "table" and value or { value }
     return tag_values(fname, names, level + 1)
+  end
+end
+
+-- Raise when the query matches "any of several tags" only because of
+-- tagged_any (OR the user did not ask for): another filter would be OR'ed
+-- with the tags, which is not what `where`/`tagged` say.
+local function check_not_implicit_or(q, fname, level)
+  if q.any_tags and not q.explicit_or then
+    error(fname .. ": this query matches any of several tags (tagged_any), which makes "
+      .. "every filter OR'ed: call :any() first if OR is what you mean", level + 1)
   end
 end
 
@@ -117,59 +122,65 @@ end
 -- @treturn table a new query
 function Query:where(field, op, value)
   util.check_self(self, Query, "query:where", 2)
-  local fname = "search:where"
-  local short = type(field) == "string" and (field:match("^customers%.(.+)$") or field) or nil
-  local ftype = short and FIELDS[short]
+  local fname, spec = "search:where", self.spec
+  local short = type(field) == "string" and field or nil
+  if short and short:sub(1, #spec.prefix) == spec.prefix then short = short:sub(#spec.prefix + 1) end
+  local ftype = short and spec.fields[short]
   if not ftype then
-    error(fname .. ": unknown field " .. util.describe(field) .. " (fields: " .. field_list()
-      .. ")", 2)
+    error(fname .. ": unknown field " .. util.describe(field) .. " (fields: "
+      .. util.key_list(spec.fields) .. ")", 2)
   end
+  local full = spec.prefix .. short
   local ops = OPERATORS[op]
   if not ops then
     error(fname .. ": unknown operator " .. util.describe(op) .. " (operators: "
       .. table.concat(OPERATOR_ORDER, " ") .. ")", 2)
   end
   if not ops[ftype] then
-    error(fname .. ": operator '" .. op .. "' does not apply to customers." .. short
-      .. ", a" .. (ftype == "integer" and "n " or " ") .. ftype .. " field; it takes: "
-      .. operators_for(ftype), 2)
+    error(fname .. ": operator '" .. op .. "' does not apply to " .. full .. ", "
+      .. a_or_an(ftype) .. ftype .. " field; it takes: " .. operators_for(ftype), 2)
   end
-  if self.any_tags and self.comparison == "AND" then
-    error(fname .. ": this query matches any of several tags (tagged_any), which needs OR", 2)
-  end
-  local v = check_value(fname, short, ftype, value, 2)
-  return with_filter(self, { field = "customers." .. short, operator = op, value = v })
+  check_not_implicit_or(self, fname, 2)
+  local v = check_value(fname, full, ftype, value, 2)
+  return with_filters(self, { { field = full, operator = op, value = v } })
 end
 
---- Customers carrying all of these tags (one customers.tagsData filter).
+--- Items carrying all of these tags (one tags-field filter).
 -- @tparam string ... tag names
 function Query:tagged(...)
   util.check_self(self, Query, "query:tagged", 2)
   local tags = tag_values("search:tagged", { ... }, 2)
-  return with_filter(self, { field = "customers.tagsData", operator = "=", value = tags })
+  check_not_implicit_or(self, "search:tagged", 2)
+  return with_filters(self, {
+    { field = self.spec.prefix .. self.spec.tags_field, operator = "=", value = tags } })
 end
 
---- Customers carrying any of these tags: one filter per tag, combined with
--- OR. Raises when the query already has filters combined with AND, whose
--- meaning OR would change.
+--- Items carrying any of these tags: one filter per tag, combined with OR.
+-- One tag is the same as :tagged(tag). Several need the whole query to be
+-- OR: on a query with other filters this raises unless :any() was called.
 function Query:tagged_any(...)
   util.check_self(self, Query, "query:tagged_any", 2)
-  local tags = tag_values("search:tagged_any", { ... }, 2)
-  if #self.filters > 0 and self.comparison == "AND" then
-    error("search:tagged_any: the query has filters combined with AND; \"any of these tags\""
-      .. " needs OR, which would change what they mean (call :any() first if you want OR)", 2)
+  local fname = "search:tagged_any"
+  local tags = tag_values(fname, { ... }, 2)
+  local field = self.spec.prefix .. self.spec.tags_field
+  if #tags == 1 then
+    check_not_implicit_or(self, fname, 2)
+    return with_filters(self, { { field = field, operator = "=", value = tags } })
   end
-  local q = derive(self, { comparison = "OR", any_tags = #tags > 1 or self.any_tags })
-  for _, t in ipairs(tags) do
-    q = with_filter(q, { field = "customers.tagsData", operator = "=", value = { t } })
+  if #self.filters > 0 and not self.explicit_or then
+    error(fname .. ": the query has other filters combined with AND; \"any of these tags\""
+      .. " needs OR for every filter, which would change what they mean (call :any() first"
+      .. " if you want every filter OR'ed)", 2)
   end
-  return q
+  local list = {}
+  for i, t in ipairs(tags) do list[i] = { field = field, operator = "=", value = { t } } end
+  return with_filters(self, list, { comparison = "OR", any_tags = true })
 end
 
 --- Match any filter (comparison OR).
 function Query:any()
   util.check_self(self, Query, "query:any", 2)
-  return derive(self, { comparison = "OR" })
+  return derive(self, { comparison = "OR", explicit_or = true })
 end
 
 --- Match every filter (comparison AND, the default).
@@ -179,18 +190,19 @@ function Query:every()
     error("search:every: this query matches any of several tags (tagged_any), which needs OR",
       2)
   end
-  return derive(self, { comparison = "AND" })
+  return derive(self, { comparison = "AND", explicit_or = false })
 end
 
---- Sort by firstSeen or lastSeen.
--- @tparam string field "firstSeen" | "lastSeen" (or the customers. names)
+--- Sort by one of the resource's sort fields.
+-- @tparam string field e.g. "firstSeen" | "lastSeen" for customers
 -- @tparam[opt="asc"] string order "asc" | "desc"
 function Query:sort(field, order)
   util.check_self(self, Query, "query:sort", 2)
+  local spec = self.spec
+  if field == nil then error("search:sort: give a field to sort by", 2) end
   return derive(self, {
-    sort_field = customers.check_sort("search:sort", field, 2) or
-      error("search:sort: give a field: \"firstSeen\" or \"lastSeen\"", 2),
-    sort_order = customers.check_order("search:sort", order, 2) or "asc",
+    sort_field = spec.check_sort("search:sort", field, 2),
+    sort_order = spec.check_order("search:sort", order, 2) or "asc",
   })
 end
 
@@ -202,21 +214,32 @@ function Query:limit(n)
   return derive(self, { max = n })
 end
 
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = copy(x) end
+  return t
+end
+
 local function body_of(q, offset, limit)
-  local filters = {}
-  for i, f in ipairs(q.filters) do filters[i] = f end
   return {
-    comparison = q.comparison, filter = filters,
+    comparison = q.comparison, filter = copy(q.filters),
     sort = q.sort_field, order = q.sort_order, offset = offset, limit = limit,
   }
 end
 
---- The JSON body the first page request would send, as a table.
+--- The JSON body the first page request would send, as a table (a copy:
+-- changing it changes nothing else).
 function Query:body()
   util.check_self(self, Query, "query:body", 2)
   local limit = self.client.page_size
   if self.max and self.max < limit then limit = self.max end
   return body_of(self, 0, limit)
+end
+
+function Query:call(offset, limit)
+  return self.client:call("POST", self.spec.path,
+    { body = body_of(self, offset, limit), idempotent = true })
 end
 
 local PAGE_PARAMS = { offset = true, limit = true }
@@ -231,14 +254,13 @@ function Query:page(params)
   util.check_int("search:page", "offset", params.offset, 0, 2 ^ 53, 2)
   util.check_int("search:page", "limit", params.limit, 1, 100, 2)
   local offset, limit = params.offset or 0, params.limit or self.client.page_size
-  local body, err = self.client:call("POST", "/customers/search", nil,
-    body_of(self, offset, limit)):wait()
+  local body, err = self:call(offset, limit):wait()
   if body == nil then return nil, err end
-  return pager.page_of(body, offset, limit, "POST", "/customers/search")
+  return pager.page_of(body, offset, limit, "POST", self.spec.path, self.spec.extract)
 end
 
 --- The first match, or nil.
--- @treturn table|nil the customer (nil when none matches)
+-- @treturn table|nil the item (nil when none matches)
 -- @treturn table the error on failure
 function Query:first()
   util.check_self(self, Query, "query:first", 2)
@@ -247,7 +269,7 @@ function Query:first()
   return page.data[1]
 end
 
---- How many customers match (the server's total, from one limit=1 request).
+--- How many items match (the server's total, from one limit=1 request).
 function Query:count()
   util.check_self(self, Query, "query:count", 2)
   local page, err = self:page { offset = 0, limit = 1 }
@@ -255,10 +277,11 @@ function Query:count()
   return page.total
 end
 
-local EACH_PARAMS = { page_size = true, prefetch = true }
+local EACH_PARAMS = { page_size = true, prefetch = true, resume = true }
 
 --- Every match, one by one, across pages; a failure raises the error.
--- @tparam[opt] table params `page_size` (1..100), `prefetch` (0..8)
+-- @tparam[opt] table params `page_size` (1..100), `prefetch` (0..8), `resume`
+--   (a checkpoint from `it:checkpoint()`: go on where that iteration was)
 function Query:each(params)
   util.check_self(self, Query, "query:each", 2)
   params = util.check_params("search:each", params, EACH_PARAMS, 2)
@@ -267,11 +290,9 @@ function Query:each(params)
   local client, q = self.client, self
   return pager.iterate {
     client = client, page_size = params.page_size or client.page_size, max = self.max,
-    prefetch = params.prefetch or client.prefetch,
-    method = "POST", path = "/customers/search",
-    start_page = function(offset, limit)
-      return client:call("POST", "/customers/search", nil, body_of(q, offset, limit))
-    end,
+    prefetch = params.prefetch or client.prefetch, extract = self.spec.extract,
+    method = "POST", path = self.spec.path, resume = params.resume,
+    request = function(offset, limit) return q:call(offset, limit) end,
   }
 end
 

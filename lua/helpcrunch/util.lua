@@ -52,11 +52,8 @@ function M.check_params(fname, params, allowed, level)
   end
   for k in pairs(params) do
     if not allowed[k] then
-      local names = {}
-      for n in pairs(allowed) do names[#names + 1] = n end
-      table.sort(names)
       error(fname .. ": unknown parameter " .. M.describe(k) .. " (valid: "
-        .. table.concat(names, ", ") .. ")", level + 1)
+        .. M.key_list(allowed) .. ")", level + 1)
     end
   end
   return params
@@ -65,6 +62,35 @@ end
 --- Format an integral number as decimal digits (no ".0", no exponent).
 function M.int_string(v)
   return string.format("%d", v)
+end
+
+--- The level, for error() in the function calling this one, of the first
+-- caller outside this library's own modules: a programmer error detected
+-- deep inside (the pipeline, a transport) then points at the user's line.
+function M.user_level()
+  local level = 2
+  while true do
+    local info = debug.getinfo(level + 1, "S")
+    if not info then return level - 1 end
+    local src = info.source or ""
+    if not (src:find("[/\\]helpcrunch[/\\][%w_/\\]*%.lua$") or src:find("^@helpcrunch[/\\]")) then
+      return level
+    end
+    level = level + 1
+  end
+end
+
+--- Raise a programmer error at the user's line (see user_level).
+function M.raise(msg)
+  error(msg, M.user_level())
+end
+
+--- The keys of t, sorted, joined with ", " (for "valid: ..." messages).
+function M.key_list(t)
+  local names = {}
+  for n in pairs(t) do names[#names + 1] = tostring(n) end
+  table.sort(names)
+  return table.concat(names, ", ")
 end
 
 --- Raise unless `self` is the object a method expects (catches obj.method()

@@ -7,6 +7,7 @@ local store = require "helpcrunch.mock.store"
 local config = require "helpcrunch.mock.config"
 local faults = require "helpcrunch.mock.faults"
 local ratewindow = require "helpcrunch.mock.ratewindow"
+local webhooks = require "helpcrunch.mock.webhooks"
 
 local encode = json.encode
 local type, tonumber, ipairs, pairs = type, tonumber, ipairs, pairs
@@ -61,8 +62,10 @@ local ROUTES = {
     mock:reset()
     return reply_json(200, { ok = true, customers = mock.store:count() })
   end,
+  ["GET /_mock/events"] = function(mock) return reply_json(200, json.array(mock.events)) end,
   ["GET /_mock/count"] = function(mock)
-    return reply_json(200, { customers = mock.store:count() })
+    local chats, messages = mock.conv:count()
+    return reply_json(200, { customers = mock.store:count(), chats = chats, messages = messages })
   end,
   ["GET /_mock/config"] = function(mock) return reply_json(200, config.view(mock.config)) end,
   ["POST /_mock/config"] = set_config,
@@ -71,12 +74,27 @@ local ROUTES = {
     mock.queue = {}
     return reply_json(200, { queued = 0 })
   end,
+  ["POST /_mock/clock"] = function(mock, req)
+    local body = req.body ~= "" and json.decode(req.body) or {}
+    local s = type(body) == "table" and tonumber(body.advance)
+    if not s or s < 0 then return admin_error("advance must be a number of seconds >= 0") end
+    mock:advance(s)
+    return reply_json(200, { now = mock.now() })
+  end,
+  ["GET /_mock/held"] = function(mock)
+    return reply_json(200, { held = mock.server:held() })
+  end,
+  ["POST /_mock/release"] = function(mock)
+    return reply_json(200, { released = mock.server:release() })
+  end,
   ["GET /_mock/fault"] = function(mock)
     local list = json.array({})
     for i, f in ipairs(mock.queue) do list[i] = f end
     return reply_json(200, list)
   end,
 }
+
+for route, handler in pairs(webhooks.ADMIN) do ROUTES[route] = handler end
 
 --- Answer a `/_mock/*` request.
 -- @tparam table mock
@@ -90,6 +108,15 @@ function M.handle(mock, req)
     local rec = mock.store:get(tonumber(id))
     if not rec then return reply_json(404, { error = "no such customer" }) end
     return reply_json(200, store.raw(rec))
+  end
+  id = req.path:match("^/_mock/chats/(%d+)$")
+  if id and req.method == "GET" then
+    local chat = mock.conv:get(tonumber(id))
+    if not chat then return reply_json(404, { error = "no such chat" }) end
+    local view = mock.conv:chat_view(chat)
+    view.status_canonical = chat.status
+    view.messages = #mock.conv.messages[chat.id]
+    return reply_json(200, view)
   end
   return reply_json(404, { error = "unknown admin endpoint" })
 end

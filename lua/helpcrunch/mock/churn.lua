@@ -1,6 +1,10 @@
---- Churn (`--churn N`): after each successful list or search page, N customers are
+--- Churn: customers inserted or deleted while a client pages.
+-- With `--churn N`, after each successful list or search page, N customers are
 -- inserted that sort before every existing customer in the order that request used,
 -- so the next page at `offset + limit` repeats the last N customers of this one.
+-- `--churn-delete M`: after each such page, M of the customers before the page's end
+-- (already served) are deleted, so the rest shift back and the next page at
+-- `offset + limit` would skip M customers.
 -- @module helpcrunch.mock.churn
 
 local json = require "helpcrunch.mock.json"
@@ -21,7 +25,10 @@ local FIELD_OF = { first = "firstSeen", last = "lastSeen" }
 -- @tparam string key "id", "first" or "last"
 -- @tparam string dir "asc" or "desc"
 -- @tparam table|nil template for search: a record that matched (copied), else generated
-function M.after_page(mock, key, dir, template)
+-- @tparam[opt] table list the ordered records the page was cut from
+-- @tparam[opt] integer served how many of them the page reached (offset + #data)
+function M.after_page(mock, key, dir, template, list, served)
+  M.delete_served(mock, list, served)
   local n = mock.config.churn
   if n <= 0 then return end
   local st = mock.store
@@ -55,6 +62,23 @@ function M.after_page(mock, key, dir, template)
     entries[#entries + 1] = e
   end
   if #entries > 0 then st:insert_first(entries, key, dir) end
+end
+
+--- Delete `churn_delete` customers among the first `served` records of the list a page
+-- was cut from, chosen by the churn generator. The six seed customers are kept.
+function M.delete_served(mock, list, served)
+  local n = mock.config.churn_delete or 0
+  if n <= 0 or not list or not served or served < 1 then return end
+  local victims = {}
+  for _ = 1, n * 4 do
+    if #victims >= n then break end
+    local rec = list[mock.churn_rng:int(1, math.min(served, #list))]
+    if rec and rec.id >= 1000 and not victims[rec.id] then
+      victims[rec.id] = true
+      victims[#victims + 1] = rec.id
+    end
+  end
+  for _, id in ipairs(victims) do mock.store:remove(id) end
 end
 
 return M

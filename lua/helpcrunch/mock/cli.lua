@@ -1,4 +1,4 @@
---- The command line of `helpcrunch-mock`: flags, `--help`, and the entry point.
+--- The command line of `helpcrunch-mock`: its flags, their help, and the entry point.
 -- @module helpcrunch.mock.cli
 
 local ipairs, tostring, tonumber, pcall = ipairs, tostring, tonumber, pcall
@@ -11,6 +11,7 @@ M.FLAGS = {
   { "--host", "host", "ADDR", "address to bind (default 127.0.0.1: loopback only)" },
   { "--port", "port", "N", "port to bind; 0 (default) picks a free one, printed on the first line" },
   { "--customers", "customers", "N", "customers to generate, the seed pages' six included (default 250)" },
+  { "--chats", "chats", "N", "chats to generate for the customers (default: as many, at most 200)" },
   { "--seed", "seed", "K", "seed of the data, fault and churn generators (default 1)" },
   { "--token", "token", "T", "accept only this bearer token (default: any non-empty token)" },
   { "--rate-limit", "rate_limit", "N/SECONDS", "sliding-window limit, e.g. 120/60 (default: off)" },
@@ -20,7 +21,11 @@ M.FLAGS = {
   { "--faults", "faults", "KIND,KIND",
     "kinds --fault-rate picks among: 500,502,429,drop,truncate,invalid_json (default all)" },
   { "--churn", "churn", "N",
-    "after each list/search page, insert N customers sorting before all others (default 0)" },
+    "after each list/search page, insert N customers (chats, messages) sorting first (default 0)" },
+  { "--churn-delete", "churn_delete", "N",
+    "after each list/search page, delete N of the customers already served (default 0)" },
+  { "--jitter-ms", "jitter_ms", "J",
+    "handle each /v1 request after a random 0..J ms: concurrent requests in any order (default 0)" },
   { "--delay-ms", "delay_ms", "D", "delay every /v1 response by D milliseconds (default 0)" },
   { "--data", "data", "FILE.json", "serve the customers of this JSON array instead of generated ones" },
   { "--log", "log", "FILE", "append one JSON line per /v1 request to FILE (truncated at start)" },
@@ -49,12 +54,14 @@ function M.usage()
   lines[#lines + 1] = ""
   lines[#lines + 1] = "admin endpoints (no auth, not rate-limited, not logged):"
   lines[#lines + 1] = "  GET /_mock/stats, GET|DELETE /_mock/log, POST /_mock/reset, GET|POST /_mock/config,"
-  lines[#lines + 1] = "  GET|POST|DELETE /_mock/fault, GET /_mock/customers/{id}, GET /_mock/count"
+  lines[#lines + 1] = "  GET|POST|DELETE /_mock/fault, GET /_mock/customers/{id}, GET /_mock/chats/{id},"
+  lines[#lines + 1] = "  GET /_mock/count"
   return concat(lines, "\n") .. "\n"
 end
 
-local NUMERIC = { port = true, customers = true, seed = true, fault_rate = true, churn = true,
-                  delay_ms = true, log_max = true }
+local NUMERIC = { port = true, customers = true, chats = true, seed = true, fault_rate = true,
+                  churn = true, churn_delete = true, jitter_ms = true, delay_ms = true,
+                  log_max = true }
 
 --- Parse command-line arguments.
 -- @tparam table args list of strings

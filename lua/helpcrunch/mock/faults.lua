@@ -9,7 +9,7 @@ local replies = require "helpcrunch.mock.replies"
 local router = require "helpcrunch.mock.router"
 
 local null = json.null
-local type, tostring, tonumber, ipairs = type, tostring, tonumber, ipairs
+local type, tostring, tonumber, ipairs, pairs = type, tostring, tonumber, ipairs, pairs
 local floor, concat = math.floor, table.concat
 
 local M = {}
@@ -18,7 +18,7 @@ local M = {}
 M.RANDOM = { "500", "502", "429", "drop", "truncate", "invalid_json" }
 --- Fault kinds `POST /_mock/fault` may queue.
 M.QUEUE = { "500", "502", "429", "drop", "truncate", "invalid_json", "redirect",
-            "trickle", "delay", "respond" }
+            "trickle", "delay", "respond", "hold" }
 local KNOWN = {}
 for _, k in ipairs(M.QUEUE) do KNOWN[k] = true end
 -- Kinds answered without acting on the request. `drop` acts first unless `before`.
@@ -109,6 +109,15 @@ function M.answers_first(f)
   return BEFORE[f.kind] or (f.kind == "drop" and f.before) or false
 end
 
+-- A misbehaving server or proxy that echoes credentials: "{{token}}" in a queued
+-- fault's body, headers or location becomes the bearer token the request carried.
+local function echo(s, req)
+  if type(s) ~= "string" then return s end
+  local auth = req.headers and req.headers.authorization or ""
+  local token = auth:match("^[Bb]earer%s+(.+)$") or auth
+  return (s:gsub("{{token}}", function() return token end))
+end
+
 --- The reply of a fault that answers instead of the endpoint.
 -- @tparam table mock
 -- @tparam table f
@@ -124,10 +133,16 @@ function M.reply(mock, f, req)
     return { status = 429, body = router.dialect_of(req).too_many,
              headers = mock:retry_headers(1, f.retry_after) }
   elseif kind == "redirect" then
-    return { status = 302, body = "", headers = { Location = f.location or req.target } }
+    return { status = 302, body = "",
+             headers = { Location = echo(f.location, req) or req.target } }
   elseif kind == "respond" then                 -- any status and body, byte for byte
-    return { status = floor(tonumber(f.status) or 200), body = f.body or "",
-             ctype = f.content_type, headers = f.headers }
+    local headers
+    if type(f.headers) == "table" then
+      headers = {}
+      for k, v in pairs(f.headers) do headers[k] = echo(tostring(v), req) end
+    end
+    return { status = floor(tonumber(f.status) or 200), body = echo(f.body, req) or "",
+             ctype = f.content_type, headers = headers }
   end
   return { action = "drop" }                    -- drop before acting
 end
@@ -150,6 +165,8 @@ function M.spoil(f, reply)
     reply.action = "truncate"
   elseif kind == "invalid_json" then
     reply.body = break_json(reply.body)
+  elseif kind == "hold" then                    -- sent on POST /_mock/release
+    reply.hold = true
   elseif kind == "trickle" then
     reply.action = "trickle"
     reply.interval = (tonumber(f.interval_ms) or 200) / 1000

@@ -142,8 +142,10 @@ Server.__index = Server
 
 --- Create a server bound to host:port (port 0: any free port).
 -- @tparam table handler object with `:dispatch(req, conn)` returning a reply
---   `{status, body, ctype, headers, delay, action, interval, step}` and
---   `:on_connect(conn)`, `:on_close(conn)`
+--   `{status, body, ctype, headers, delay, action, interval, step}`,
+--   `:on_connect(conn)`, `:on_close(conn)`, and optionally `:background(now)` (work
+--   besides requests, never blocking: returns sockets to watch for reading and for
+--   writing, and the longest the loop may wait before calling it again)
 -- @tparam string host
 -- @tparam integer port
 -- @treturn table|nil server, or nil and an error message
@@ -156,6 +158,13 @@ function M.new(handler, host, port)
     handler = handler, sock = sock, host = host, port = tonumber(real_port),
     conns = {}, recvt = { sock }, next_id = 0, running = false,
   }, Server)
+end
+
+-- The time responses are scheduled by: the handler's clock when it has one
+-- (the mock's, which tests move on instead of sleeping), else the real one.
+function Server:now()
+  local h = self.handler
+  return h.now and h.now() or gettime()
 end
 
 function Server:close_conn(conn)
@@ -206,10 +215,10 @@ function Server:pump(conn, now)
   end
 end
 
-local function push(conn, at, data, close)
+local function push(conn, at, data, close, hold)
   local q = conn.queue
   q.tail = q.tail + 1
-  q[q.tail] = { at = at, data = data, close = close }
+  q[q.tail] = { at = at, data = data, close = close, hold = hold }
 end
 
 -- Turn a reply into timed chunks on the connection's queue.
@@ -236,7 +245,7 @@ function Server:schedule(conn, reply, close, now)
       end
       if close then push(conn, at + n * interval, nil, true) end
     else
-      push(conn, at, head .. body, close)
+      push(conn, at, head .. body, close, reply.hold)
     end
   end
   self:pump(conn, now)
@@ -249,15 +258,28 @@ function Server:respond_error(conn, status, now)
   conn.eof = true
 end
 
--- Handle every complete request in the buffer, one at a time.
+-- Handle every complete request in the buffer, one at a time. A request the handler
+-- defers (`handler:defer(req)` seconds) waits on the connection until its time.
 function Server:process(conn, now)
   while not conn.closed and not conn.busy and not conn.eof_seen do
-    local req, bad = parse(conn)
-    if not req then
-      if bad then self:respond_error(conn, bad, now) end
-      break
+    local req = conn.deferred
+    if req then
+      if conn.deferred_at > now then break end
+      conn.deferred = nil
+    else
+      local bad
+      req, bad = parse(conn)
+      if not req then
+        if bad then self:respond_error(conn, bad, now) end
+        break
+      end
+      req.conn = conn
+      local wait = self.handler.defer and self.handler:defer(req) or 0
+      if wait > 0 then
+        conn.deferred, conn.deferred_at = req, now + wait
+        break
+      end
     end
-    req.conn = conn
     local ok, reply = pcall(self.handler.dispatch, self.handler, req, conn)
     if not ok then                      -- a bug in the mock: say so, keep serving
       io.stderr:write("helpcrunch-mock: ", tostring(reply), "\n")
@@ -267,7 +289,7 @@ function Server:process(conn, now)
     self:schedule(conn, reply, req.close or reply.close, now)
     if req.close or reply.close then conn.eof_seen = true end
   end
-  if conn.eof and not conn.busy and not conn.closed then
+  if conn.eof and not conn.busy and not conn.deferred and not conn.closed then
     self:close_conn(conn)
   end
 end
@@ -304,9 +326,13 @@ end
 --- Run one turn of the loop: wait at most `timeout` seconds for something to do.
 -- @tparam number timeout seconds
 function Server:step(timeout)
-  local now = gettime()
+  local now = self:now()
   local sendt = {}
   for _, conn in pairs(self.conns) do
+    if conn.deferred then
+      if conn.deferred_at <= now then self:process(conn, now) end
+      if conn.deferred then timeout = min(timeout, conn.deferred_at - now) end
+    end
     if conn.busy then
       if not conn.out then self:pump(conn, now) end
       if conn.out then
@@ -318,9 +344,22 @@ function Server:step(timeout)
       if not conn.busy and not conn.closed then self:process(conn, now) end
     end
   end
+  -- Work of the handler's own (webhook deliveries): its sockets join the select.
+  local recvt = self.recvt
+  if self.handler.background then
+    local more_r, more_w, wait = self.handler:background(now)
+    if wait and wait < timeout then timeout = wait end
+    if more_r and #more_r > 0 then
+      local all = {}
+      for i = 1, #recvt do all[i] = recvt[i] end
+      for _, s in ipairs(more_r) do all[#all + 1] = s end
+      recvt = all
+    end
+    for _, s in ipairs(more_w or {}) do sendt[#sendt + 1] = s end
+  end
   if timeout < 0 then timeout = 0 end
-  local readable, writable = select(self.recvt, sendt, timeout)
-  now = gettime()
+  local readable, writable = select(recvt, sendt, timeout)
+  now = self:now()
   for _, s in ipairs(writable) do
     local conn = self.conns[s]
     if conn then
@@ -336,6 +375,34 @@ function Server:step(timeout)
       if conn then self:read(conn, now) end
     end
   end
+end
+
+-- Each queued response held for a release, with its connection.
+function Server:each_held(fn)
+  for _, conn in pairs(self.conns) do
+    local q = conn.queue
+    for i = q.head, q.tail do
+      if q[i] and q[i].hold then fn(conn, q[i]) end
+    end
+  end
+end
+
+--- The number of responses held (a `hold` fault) and not yet sent.
+-- @treturn integer
+function Server:held()
+  local n = 0
+  self:each_held(function() n = n + 1 end)
+  return n
+end
+
+--- Send every held response now.
+-- @treturn integer how many were released
+function Server:release()
+  local n, now = 0, self:now()
+  self:each_held(function(_, item)
+    item.hold, item.at, n = nil, now, n + 1
+  end)
+  return n
 end
 
 --- Serve until `stop()` is called or `tick()` returns false.

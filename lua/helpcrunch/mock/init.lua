@@ -16,8 +16,12 @@
 --     endpoints/      one module per API resource, each exporting its `routes`;
 --       init.lua      THE list of endpoint modules (the only place that names them)
 --       customers.lua GET/POST /v1/customers, POST /v1/customers/search, GET .../{id}
+--       chats.lua     /v1/chats: list, get, search, create, PUT status/assignee/...
+--       messages.lua  GET /v1/chats/{id}/messages, POST /v1/messages
+--       team.lua      /v1/agents, /v1/departments, /v1/applications, /v1/organization
 --     replies.lua     error bodies, the error dialects, pages, reading a JSON body
 --     store.lua       the customers and their orders; data.lua the seeded data set;
+--     chatstore.lua   chats, messages and the team (conversations.lua: their seeded data);
 --     search.lua      search filters; json.lua, prng.lua the encoder and generator
 --     faults.lua      which request gets a fault and what the fault does
 --     ratewindow.lua  the sliding-window rate limit and Retry-After
@@ -25,6 +29,7 @@
 --     log.lua         the request log (memory and --log file)
 --     config.lua      defaults, runtime configuration, POST /_mock/config
 --     admin.lua       the /_mock/* endpoints
+--     webhooks.lua    signed webhook deliveries: `webhooks.emit(mock, event, data)`
 --     cli.lua         the command line (bin/helpcrunch-mock)
 --     spawn.lua       start a mock process from a test and drive it
 --
@@ -43,6 +48,7 @@ local json = require "helpcrunch.mock.json"
 local prng = require "helpcrunch.mock.prng"
 local data = require "helpcrunch.mock.data"
 local store_mod = require "helpcrunch.mock.store"
+local chatstore = require "helpcrunch.mock.chatstore"
 local search = require "helpcrunch.mock.search"
 local router = require "helpcrunch.mock.router"
 local http = require "helpcrunch.mock.http"
@@ -52,6 +58,7 @@ local ratewindow = require "helpcrunch.mock.ratewindow"
 local churn = require "helpcrunch.mock.churn"
 local log = require "helpcrunch.mock.log"
 local admin = require "helpcrunch.mock.admin"
+local webhooks = require "helpcrunch.mock.webhooks"
 local cli = require "helpcrunch.mock.cli"
 
 local type, tonumber, ipairs, pairs = type, tonumber, ipairs, pairs
@@ -71,7 +78,7 @@ local Mock = {}
 Mock.__index = Mock
 
 --- Create a mock (not yet listening).
--- @tparam table opts any of `M.DEFAULTS` (`customers`, `seed`, `token`, `rate_limit`
+-- @tparam table opts any of `M.DEFAULTS` (`customers`, `chats`, `seed`, `token`, `rate_limit`
 --   ("N/S"), `retry_after`, `fault_rate`, `faults`, `churn`, `delay_ms`, `data` (a file
 --   name), `log` (a file name), `host`, `port`, `log_max`)
 -- @treturn table|nil mock, or nil and an error message
@@ -79,7 +86,10 @@ function M.new(opts)
   local o = {}
   for k, v in pairs(M.DEFAULTS) do o[k] = v end
   for k, v in pairs(opts or {}) do o[k] = v end
-  local self = setmetatable({ opts = o, now = socket.gettime, conns = {} }, Mock)
+  local self = setmetatable({ opts = o, conns = {}, clock_offset = 0 }, Mock)
+  -- The mock's clock (rate window, Retry-After, log times, created times):
+  -- the real one, moved on by POST /_mock/clock so tests need not sleep.
+  self.now = function() return socket.gettime() + self.clock_offset end
   local err = config.check(o)
   if err then return nil, err end
   if o.data then
@@ -121,6 +131,12 @@ function M.load(path)
   return entries
 end
 
+--- Move the mock's clock on by `seconds` (the rate window frees its slots as if
+-- that time had passed); `reset` puts it back.
+function Mock:advance(seconds)
+  self.clock_offset = self.clock_offset + seconds
+end
+
 --- Back to the startup state: data, configuration, log, counters, rate-limit window,
 -- queued faults and the fault and churn generators.
 function Mock:reset()
@@ -138,13 +154,18 @@ function Mock:reset()
   end
   self.store = store_mod.new(entries)
   self.store:warm()
+  self.conv = chatstore.new(self.store, o.seed, o.chats and floor(o.chats))
   self.config = config.initial(o)
   self.fault_rng = prng.new(o.seed, 2)
   self.churn_rng = prng.new(o.seed, 3)
+  self.jitter_rng = prng.new(o.seed, 4)
   self.window = ratewindow.new()
+  self.clock_offset = 0
   self.queue = {}
   self.search_cache, self.search_cache_n = {}, 0
   self.log:clear()
+  self.events = {}
+  webhooks.reset(self)
   self.stats = { requests = 0, connections = 0 }
   for conn in pairs(self.conns) do conn.counted = false end
 end
@@ -186,11 +207,24 @@ end
 -- @tparam string key "id", "first" or "last"
 -- @tparam string dir "asc" or "desc"
 -- @tparam table|nil template for search: a record that matched
-function Mock:after_page(key, dir, template)
-  churn.after_page(self, key, dir, template)
+-- @tparam[opt] table list the ordered records the page was cut from
+-- @tparam[opt] integer served how many of them the page reached
+function Mock:after_page(key, dir, template, list, served)
+  churn.after_page(self, key, dir, template, list, served)
 end
 
 -- Dispatch -------------------------------------------------------------------------
+
+--- Server hook: seconds to hold a complete request before handling it. With
+-- `jitter_ms`, each /v1 request waits a random 0..jitter_ms, so requests that arrive
+-- together on several connections are handled (and see the data) in any order.
+-- @tparam table req parsed request
+-- @treturn number seconds (0: now)
+function Mock:defer(req)
+  local j = self.config.jitter_ms
+  if j <= 0 or req.path:sub(1, 4) ~= "/v1/" then return 0 end
+  return self.jitter_rng:float() * j / 1000
+end
 
 --- Called by the server for each complete request.
 -- @tparam table req parsed request
@@ -219,11 +253,19 @@ function Mock:dispatch(req, conn)
   end
   local delay = self.config.delay_ms
   if kind == "delay" then delay = delay + (tonumber(f.delay_ms) or 1000) end
+  if kind == "hold" then delay = delay + (tonumber(f.delay_ms) or 30000) end   -- at the latest
   reply.delay = delay / 1000
   local status = reply.status
   if reply.action == "drop" and f.before then status = nil end
   self.log:record(req, conn, self.now(), status, auth, kind)
   return reply
+end
+
+--- Server hook: work besides requests (webhook deliveries), never blocking.
+-- @tparam number now
+-- @treturn table|nil sockets to watch for reading, for writing, and the longest wait
+function Mock:background(now)
+  return webhooks.pump(self, now)
 end
 
 --- Server hook: a connection was accepted.

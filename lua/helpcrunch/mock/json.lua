@@ -157,11 +157,4 @@ function M.decode(text)
   return v
 end
 
---- True when `v` is JSON null (or nil).
--- @param v
--- @treturn boolean
-function M.is_null(v)
-  return v == nil or v == null
-end
-
 return M

@@ -12,7 +12,8 @@
 -- `Allow` lists those methods; any other path is a 404. So a module lists a literal
 -- path (`/v1/customers/search`) before a pattern that also matches it
 -- (`/v1/customers/{id}`). The order of checks is: route, auth (a 401 takes no
--- rate-limit slot), rate limit, then the handler (validation and the rest).
+-- rate-limit slot), rate limit, then the handler (validation and the rest). The handler
+-- finds its route in `req.route` (for `replies.dialect_of`).
 -- @module helpcrunch.mock.router
 
 local replies = require "helpcrunch.mock.replies"
@@ -112,13 +113,15 @@ function M.handle(mock, req)
     end
     return { status = 404, body = replies.NO_ROUTE }
   end
+  req.route = route
+  local dialect = replies.dialect_of(mock, req)
   local auth = M.auth(req, mock.token)
   if auth ~= "ok" then
-    return { status = 401, body = route.dialect.unauthorized }, auth
+    return { status = 401, body = dialect.unauthorized }, auth
   end
   local ok, retry = mock:take_slot()
   if not ok then
-    return { status = 429, body = route.dialect.too_many, headers = mock:retry_headers(retry) },
+    return { status = 429, body = dialect.too_many, headers = mock:retry_headers(retry) },
       auth
   end
   return route.handler(mock, req, unpack(caps, 1, route.segments)), auth

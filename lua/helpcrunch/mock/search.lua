@@ -112,13 +112,22 @@ local compare = {
   ["<="] = function(a, b) return a <= b end,
 }
 
+-- A field spec is `{ type, get = function(rec) -> value | nil, norm = function(value) }`:
+-- `get` may return a list for integer fields (true when any element matches; `!=` when
+-- none equals), `norm` turns the filter's value and the record's into one spelling.
 local function build(spec, op, value)
   local get = spec.get
+  if spec.norm then
+    local norm, raw = spec.norm, get
+    value = norm(value)
+    get = function(rec) return norm(raw(rec)) end
+  end
   if spec.type == "array" then
     local names = {}
     for i, t in ipairs(value) do names[i] = t.name end
     return function(rec)
-      local tags = rec.c.tags
+      local tags
+      if get then tags = get(rec) else tags = rec.c.tags end
       if type(tags) ~= "table" then return #names == 0 end
       for _, want in ipairs(names) do
         local found = false
@@ -149,6 +158,14 @@ local function build(spec, op, value)
   local f, n = compare[op], numeric(value)
   return function(rec)
     local v = get(rec)
+    if type(v) == "table" then                 -- a list: any element (!=: none equals)
+      if op == "!=" then
+        for _, x in ipairs(v) do if x == n then return false end end
+        return true
+      end
+      for _, x in ipairs(v) do if f(x, n) then return true end end
+      return false
+    end
     if type(v) ~= "number" then return op == "!=" end
     return f(v, n)
   end
@@ -203,11 +220,19 @@ local function paging(body, errors)
   return offset, limit
 end
 
+--- What customers search: its fields and sorts (chats give their own, see
+-- `helpcrunch.mock.chatstore`).
+M.CUSTOMERS = { fields = FIELDS, sorts = M.SORTS }
+
 --- Validate a decoded search body and compile it.
 -- @tparam table body the decoded JSON object
+-- @tparam[opt] table schema `{ fields = {full name = field spec}, sorts = {name = record
+--   key} }`; default `M.CUSTOMERS`
 -- @treturn table|nil query `{ match = function(rec)|nil, key, dir, offset, limit, cache_key }`
 -- @treturn table|nil errors: list of `{code, message}` (without the leading invalid_request)
-function M.compile(body)
+function M.compile(body, schema)
+  schema = schema or M.CUSTOMERS
+  local fields, sorts = schema.fields, schema.sorts
   local errors = {}
   local any = false
   local comparison = body.comparison
@@ -233,10 +258,10 @@ function M.compile(body)
         local spec
         if field == nil or field == null or field == "" then
           errors[#errors + 1] = { code = code .. ".field", message = MSG.blank }
-        elseif type(field) ~= "string" or not FIELDS[field] then
+        elseif type(field) ~= "string" or not fields[field] then
           errors[#errors + 1] = { code = code .. ".field", message = MSG.choice }
         else
-          spec = FIELDS[field]
+          spec = fields[field]
         end
         local op_ok = false
         if op == nil or op == null or op == "" then
@@ -262,10 +287,10 @@ function M.compile(body)
   local key, dir = "id", "desc"
   local sort, order = body.sort, body.order
   if sort ~= nil and sort ~= null then
-    if type(sort) ~= "string" or not M.SORTS[sort] then
+    if type(sort) ~= "string" or not sorts[sort] then
       errors[#errors + 1] = { code = "sort", message = MSG.choice }
     else
-      key, dir = M.SORTS[sort], "asc"
+      key, dir = sorts[sort], "asc"
     end
   end
   if order ~= nil and order ~= null then

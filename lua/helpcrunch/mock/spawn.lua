@@ -20,9 +20,10 @@ local M = {}
 
 -- Options of `start` that become command-line flags.
 local FLAGS = {
-  { "host", "--host" }, { "customers", "--customers" }, { "seed", "--seed" },
+  { "host", "--host" }, { "customers", "--customers" }, { "chats", "--chats" }, { "seed", "--seed" },
   { "token", "--token" }, { "rate_limit", "--rate-limit" }, { "retry_after", "--retry-after" },
   { "fault_rate", "--fault-rate" }, { "faults", "--faults" }, { "churn", "--churn" },
+  { "churn_delete", "--churn-delete" }, { "jitter_ms", "--jitter-ms" },
   { "delay_ms", "--delay-ms" }, { "data", "--data" }, { "log", "--log" },
   { "log_max", "--log-max" },
 }
@@ -93,8 +94,14 @@ function M.start(opts)
   local root = module_root()
   local prefix = ""
   if root then
-    prefix = "-e " .. shell_quote(string.format("package.path=%q..package.path",
-      root .. "/?.lua;" .. root .. "/?/init.lua;"))
+    local code = string.format("package.path=%q..package.path",
+      root .. "/?.lua;" .. root .. "/?/init.lua;")
+    -- A checkout's build of helpcrunch.core for this interpreter (webhook signing).
+    local build = root .. "/../build/" .. lua:match("[^/]+$")
+    if file_exists(build .. "/helpcrunch/core.so") then
+      code = code .. string.format(";package.cpath=%q..package.cpath", build .. "/?.so;")
+    end
+    prefix = "-e " .. shell_quote(code)
   end
   local bin = opts.bin or M.find_bin()
   local run
@@ -211,6 +218,19 @@ end
 -- @treturn table `{queued = n}`
 function Mock:fault(f) return admin(self, "POST", "/_mock/fault", f) end
 
+--- The number of responses a `hold` fault keeps back now.
+-- @treturn integer
+function Mock:held() return admin(self, "GET", "/_mock/held").held end
+
+--- Send every response held by a `hold` fault now.
+-- @treturn integer how many were released
+function Mock:release() return admin(self, "POST", "/_mock/release").released end
+
+--- Move the mock's clock on (rate window, Retry-After, log times) instead of
+-- sleeping; `reset` puts it back.
+-- @tparam number seconds
+function Mock:advance(seconds) return admin(self, "POST", "/_mock/clock", { advance = seconds }) end
+
 --- Drop every queued fault.
 function Mock:clear_faults() return admin(self, "DELETE", "/_mock/fault") end
 
@@ -223,6 +243,32 @@ function Mock:customer(id)
   if status ~= 200 then error("helpcrunch.mock.spawn: customer " .. id .. ": " .. status, 2) end
   return json.decode(text)
 end
+
+--- A stored chat as the API serves it, plus `status_canonical` and `messages` (how many),
+-- or nil.
+-- @tparam integer id
+-- @treturn table|nil
+function Mock:chat(id)
+  local status, text = self:request("GET", "/_mock/chats/" .. tostring(id))
+  if status == 404 then return nil end
+  if status ~= 200 then error("helpcrunch.mock.spawn: chat " .. id .. ": " .. status, 2) end
+  return json.decode(text)
+end
+
+--- Send signed webhooks of the mock's events to a receiver, or read the deliveries.
+-- @tparam[opt] table cfg `{url =, secret =, events = {...}, max_attempts =, retry_ms =,
+--   timeout_ms =}` (see `POST /_mock/webhooks`); nil only reads; false stops them
+-- @treturn table the receiver and `deliveries` (see `GET /_mock/webhooks`)
+function Mock:webhooks(cfg)
+  if cfg == nil then return admin(self, "GET", "/_mock/webhooks") end
+  if cfg == false then return admin(self, "DELETE", "/_mock/webhooks") end
+  if cfg.events then cfg.events = json.array(cfg.events) end
+  return admin(self, "POST", "/_mock/webhooks", cfg)
+end
+
+--- The events `POST /v1/events` recorded since start or reset.
+-- @treturn table list of `{id, name, data, customer, createdAt}`
+function Mock:events() return admin(self, "GET", "/_mock/events") end
 
 --- Number of stored customers.
 -- @treturn integer

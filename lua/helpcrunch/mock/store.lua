@@ -288,12 +288,44 @@ function Store:add(e)
   self.by_id[id] = rec
   if id > self.max_id then self.max_id = id end
   if not self.min_id or id < self.min_id then self.min_id = id end
-  if type(c.tags) == "table" then
-    for _, t in ipairs(c.tags) do
-      if type(t) == "table" and type(t.name) == "string" and not self.tags[t.name] then
-        self.tags[t.name] = t.color
-      end
+  self:remember_tags(c.tags)
+  self.version = self.version + 1
+  self.orders = {}
+  return rec
+end
+
+--- Keep the colour of each tag the account has not seen yet (the first one wins).
+-- @tparam table|nil tags list of `{name, color}`
+function Store:remember_tags(tags)
+  if type(tags) ~= "table" then return end
+  for _, t in ipairs(tags) do
+    if type(t) == "table" and type(t.name) == "string" and not self.tags[t.name] then
+      self.tags[t.name] = t.color
     end
+  end
+end
+
+--- After a record's customer was changed in place: its sort keys are read again, its
+-- cached JSON dropped, its tags remembered, and every order and search sorted anew.
+-- @tparam table rec
+function Store:touch(rec)
+  local c = rec.c
+  rec.first, rec.last = timestamp(c.firstSeen), timestamp(c.lastSeen)
+  rec.json, rec.json1 = nil, nil
+  self:remember_tags(c.tags)
+  self.version = self.version + 1
+  self.orders = {}
+end
+
+--- Remove the customer with this id (a no-op when there is none).
+-- @tparam integer id
+-- @treturn table|nil the removed record
+function Store:remove(id)
+  local rec = self.by_id[id]
+  if not rec then return nil end
+  self.by_id[id] = nil
+  for i = #self.recs, 1, -1 do
+    if self.recs[i] == rec then table.remove(self.recs, i) break end
   end
   self.version = self.version + 1
   self.orders = {}

@@ -1,4 +1,6 @@
---- `/v1/customers`: list, get, search and create.
+--- `/v1/customers`: list, get, search, create, update (PATCH), replace (PUT), delete,
+-- tags (add, remove) and batch. Every write fires the customer webhooks of §6.3
+-- (`helpcrunch.mock.webhooks`); fields are read by `helpcrunch.mock.customer_input`.
 --
 -- Handlers take the mock (see `helpcrunch.mock`), the request
 -- `{ method, path, query = {name = value}, headers = {lower-name = value}, body }` and
@@ -6,18 +8,19 @@
 -- @module helpcrunch.mock.endpoints.customers
 
 local json = require "helpcrunch.mock.json"
-local data = require "helpcrunch.mock.data"
 local store = require "helpcrunch.mock.store"
 local search = require "helpcrunch.mock.search"
 local replies = require "helpcrunch.mock.replies"
+local input = require "helpcrunch.mock.customer_input"
+local webhooks = require "helpcrunch.mock.webhooks"
 
 local null, array = json.null, json.array
-local type, tostring, tonumber, ipairs, pairs = type, tostring, tonumber, ipairs, pairs
+local type, tonumber, ipairs = type, tonumber, ipairs
 local floor = math.floor
 local encoded = store.encoded
 
-local GET, POST = replies.dialects.get, replies.dialects.post
-local NOT_FOUND = replies.errors_body({ { "entity_not_found", "Customer not found" } })
+local dialect_of = replies.dialect_of
+local NOT_FOUND = { { "entity_not_found", "Customer not found" } }
 
 local M = {}
 
@@ -42,192 +45,180 @@ local function list(mock, req)
     if o == "asc" or o == "desc" then dir = o
     else errs[#errs + 1] = { "validation_error", "order value is invalid" } end
   end
-  if #errs > 0 then return GET.bad_request(errs) end
+  if #errs > 0 then return dialect_of(mock, req).bad_request(errs) end
   local recs = mock.store:ordered(key, dir)
   local res = { status = 200, body = replies.page(recs, offset, limit, #recs, encoded) }
-  mock:after_page(key, dir, nil)
+  mock:after_page(key, dir, nil, recs, math.min(#recs, offset + limit))
   return res
 end
 
-local function get(mock, _, id)
+local function get(mock, req, id)
   local rec = id:find("^%d+$") and mock.store:get(tonumber(id))
-  if not rec then return { status = 404, body = NOT_FOUND } end
+  if not rec then return dialect_of(mock, req).reply(404, NOT_FOUND) end
   return { status = 200, body = encoded(rec, true) }
 end
 
 local function run_search(mock, req)
-  local body, bad = replies.json_object(req, POST)
+  local d = dialect_of(mock, req)
+  local body, bad = replies.json_object(req, d)
   if not body then return bad end
   local q, errs = search.compile(body)
-  if not q then return POST.bad_request(errs) end
+  if not q then return d.bad_request(errs) end
   local recs = mock:search(q)
   local res = { status = 200, body = replies.page(recs, q.offset, q.limit, #recs, encoded) }
-  mock:after_page(q.key, q.dir, recs[q.offset + 1] or recs[1])
+  mock:after_page(q.key, q.dir, recs[q.offset + 1] or recs[1], recs,
+    math.min(#recs, q.offset + q.limit))
   return res
 end
 
-local STRING_FIELDS = { "name", "email", "userId", "company", "phone", "source", "referer",
-                        "lastPage", "locale", "createdFrom", "integrationId", "notes" }
-local TOO_LONG = "This value is too long. It should have 255 characters or less."
-local MAX_TEXT = 255
+-- ---- writes ----------------------------------------------------------------------
 
-local function utf8_len(s)
-  local _, n = s:gsub("[^\128-\191]", "")
-  return n
-end
+local TAKEN = { "invalid_userId_value", "This userId is already taken." }
 
--- Tags: `{name, color}` or a bare name; a tag without a colour gets the account's
--- colour for that name, or the default for a new one.
-local function read_tags(mock, btags, errs)
-  local tags = array({})
-  if btags == nil or btags == null then return tags end
-  if not search.is_list(btags) then
-    errs[#errs + 1] = { "tags", search.MSG.array }
-    return tags
-  end
-  for i, t in ipairs(btags) do
-    local code = "tags[" .. (i - 1) .. "]"
-    if type(t) == "string" then t = { name = t } end
-    if type(t) ~= "table" or type(t.name) ~= "string" or t.name == "" then
-      errs[#errs + 1] = { code .. ".name", search.MSG.blank }
-    elseif t.color ~= nil and t.color ~= null and type(t.color) ~= "string" then
-      errs[#errs + 1] = { code .. ".color", search.MSG.string }
-    else
-      local color = t.color
-      if color == nil or color == null or color == "" then
-        color = mock.store:tag_color(t.name) or data.DEFAULT_TAG_COLOR
-      end
-      tags[#tags + 1] = { name = t.name, color = color }
-    end
-  end
-  return tags
-end
-
--- customData: the API's list of {property, value} (a map is taken as it is).
--- Returns the map and its property order.
-local function read_custom(bcd, errs)
-  local cd, order = {}, {}
-  if bcd == nil or bcd == null then return cd, order end
-  if type(bcd) ~= "table" then
-    errs[#errs + 1] = { "customData", search.MSG.array }
-  elseif search.is_list(bcd) then
-    for i, p in ipairs(bcd) do
-      local code = "customData[" .. (i - 1) .. "]"
-      if type(p) ~= "table" or type(p.property) ~= "string" or p.property == "" then
-        errs[#errs + 1] = { code .. ".property", search.MSG.blank }
-      else
-        local v = p.value
-        if v == nil then v = null end
-        -- a date attribute sent as a numeric string is stored as an integer
-        if type(v) == "string" and v:find("^%d+$") and p.property:lower():find("date") then
-          v = tonumber(v)
-        end
-        if type(v) == "string" and utf8_len(v) > MAX_TEXT then
-          errs[#errs + 1] = { code .. ".value", TOO_LONG }
-        end
-        if cd[p.property] == nil then order[#order + 1] = p.property end
-        cd[p.property] = v
-      end
-    end
-  else
-    local keys = {}
-    for k in pairs(bcd) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    for _, k in ipairs(keys) do
-      local v = bcd[k]
-      if type(v) == "string" and utf8_len(v) > MAX_TEXT then
-        errs[#errs + 1] = { "customData." .. k, TOO_LONG }
-      end
-      cd[k] = v
-      order[#order + 1] = k
-    end
-  end
-  return cd, order
-end
-
---- Validate a create body and build the stored customer.
--- @tparam table mock
--- @tparam table body decoded JSON object
--- @tparam number now creation time
--- @treturn table|nil entry
--- @treturn table|nil errors (field entries, without invalid_request)
-function M.new_customer(mock, body, now)
-  local errs = {}
-  local c = {}
-  for _, k in ipairs(STRING_FIELDS) do
-    local v = body[k]
-    if v == nil or v == null then
-      c[k] = null
-    elseif type(v) ~= "string" then
-      errs[#errs + 1] = { k, search.MSG.string }
-    else
-      c[k] = v
-    end
-  end
-  if type(c.notes) == "string" and utf8_len(c.notes) > MAX_TEXT then
-    errs[#errs + 1] = { "notes", TOO_LONG }
-  end
-  for _, k in ipairs({ "firstSeen", "lastSeen" }) do
-    local v = body[k]
-    if v == nil or v == null then
-      c[k] = null
-    elseif (type(v) == "string" and v:find("^%d+$")) or
-           (type(v) == "number" and v == floor(v) and v >= 0) then
-      c[k] = v                          -- kept as sent: the API echoes string dates
-    else
-      errs[#errs + 1] = { k, search.MSG.numeric }
-    end
-  end
-  if c.lastSeen == null then c.lastSeen = c.firstSeen end
-  for _, k in ipairs({ "unsubscribed", "blocked" }) do
-    local v = body[k]
-    if v == nil or v == null then
-      c[k] = false
-    elseif type(v) ~= "boolean" then
-      errs[#errs + 1] = { k, "This value should be of type bool." }
-    else
-      c[k] = v
-    end
-  end
-  local loc = body.location
-  c.location = { regionCode = null, countryCode = null, city = null }
-  if type(loc) == "table" then
-    for _, k in ipairs({ "regionCode", "countryCode", "city" }) do
-      if type(loc[k]) == "string" then c.location[k] = loc[k] end
-    end
-  elseif loc ~= nil and loc ~= null then
-    errs[#errs + 1] = { "location", search.MSG.array }
-  end
-  local dev = body.device
-  if type(dev) == "table" then
-    c.device = data.copy(dev)
-  elseif dev == nil or dev == null then
-    c.device = null
-  else
-    errs[#errs + 1] = { "device", search.MSG.array }
-  end
-  c.tags = read_tags(mock, body.tags, errs)
-  local order
-  c.customData, order = read_custom(body.customData, errs)
-  if #errs > 0 then return nil, errs end
-  return { customer = c, cd_order = order, cd_list = false, created = now }
+local function emit(mock, c, names)
+  for _, name in ipairs(names) do webhooks.emit(mock, name, input.short(c)) end
 end
 
 local function create(mock, req)
-  local body, bad = replies.json_object(req, POST)
+  local d = dialect_of(mock, req)
+  local body, bad = replies.json_object(req, d)
   if not body then return bad end
-  local e, errs = M.new_customer(mock, body, mock.now())
-  if not e then return POST.bad_request(errs) end
+  local e, errs = input.new_customer(mock, body, mock.now())
+  if not e then return d.bad_request(errs) end
   local uid = e.customer.userId
   if type(uid) == "string" and mock.store:find_user(uid) then
-    return POST.bad_request({ { "invalid_userId_value", "This userId is already taken." } })
+    return d.bad_request({ TAKEN })
   end
   e.customer.id = mock.store.max_id + 1
   local rec = mock.store:add(e)
+  emit(mock, rec.c, { "customer.new" })
   return { status = 201, body = encoded(rec) }
 end
 
---- The routes, in matching order (the literal /search before /{id}).
+local function find(mock, id)
+  return id:find("^%d+$") and mock.store:get(tonumber(id)) or nil
+end
+
+-- Apply checked changes to a record, fire its webhooks; returns the record.
+local function change(mock, rec, ch, mode)
+  local before = input.snapshot(rec.c)
+  input.apply(rec, ch, mode)
+  mock.store:touch(rec)
+  emit(mock, rec.c, input.events(before, rec.c))
+  return rec
+end
+
+-- PATCH (mode "patch") or PUT ("put") /customers/{id}.
+local function update(mode)
+  return function(mock, req, id)
+    local d = dialect_of(mock, req)
+    local rec = find(mock, id)
+    if not rec then return d.reply(404, NOT_FOUND) end
+    local body, bad = replies.json_object(req, d)
+    if not body then return bad end
+    local errs = {}
+    local ch = input.read(mock, body, errs)
+    if #errs > 0 then return d.bad_request(errs) end
+    if input.userid_taken(mock, ch, rec) then return d.bad_request({ TAKEN }) end
+    return { status = 200, body = encoded(change(mock, rec, ch, mode)) }
+  end
+end
+
+local function delete(mock, req, id)
+  local rec = find(mock, id)
+  if not rec then return dialect_of(mock, req).reply(404, NOT_FOUND) end
+  mock.store:remove(rec.id)
+  emit(mock, rec.c, { "customer.deleted" })
+  return { status = 200, body = '"Ok"' }
+end
+
+-- PUT (add) or DELETE (remove) /customers/{id}/tags with {"tags": [...]}.
+local function tags(add)
+  return function(mock, req, id)
+    local d = dialect_of(mock, req)
+    local rec = find(mock, id)
+    if not rec then return d.reply(404, NOT_FOUND) end
+    local body, bad = replies.json_object(req, d)
+    if not body then return bad end
+    if not search.is_list(body.tags) or #body.tags == 0 then
+      return d.bad_request({ { "tags", search.MSG.blank } })
+    end
+    local errs = {}
+    local given = input.read_tags(mock, body.tags, errs)
+    if #errs > 0 then return d.bad_request(errs) end
+    local wanted = {}
+    for _, t in ipairs(given) do wanted[t.name] = true end
+    local old, new = rec.c.tags, array({})
+    for _, t in ipairs(type(old) == "table" and old or {}) do
+      local name = type(t) == "table" and t.name or nil
+      if add then
+        new[#new + 1] = t                               -- carried already: kept as it is
+        if name then wanted[name] = false end
+      elseif not (name and wanted[name]) then
+        new[#new + 1] = t
+      end
+    end
+    if add then
+      for _, t in ipairs(given) do
+        if wanted[t.name] then
+          new[#new + 1] = t
+          wanted[t.name] = false
+        end
+      end
+    end
+    return { status = 200, body = encoded(change(mock, rec, { set = {}, location = {}, tags = new },
+                                                 "patch")) }
+  end
+end
+
+local MAX_BATCH = 10
+
+-- PUT /customers/batch: a list of 1..10 {"customer": id, ...fields}, applied like
+-- PATCH, all or nothing: any bad item is a 400 and any unknown id a 404 for the whole
+-- request; 200 is the list of updated customers in request order.
+local function batch(mock, req)
+  local d = dialect_of(mock, req)
+  local items = req.body ~= "" and json.decode(req.body) or nil
+  if type(items) ~= "table" or not search.is_list(items) then
+    return d.bad_request({ { "body", "This value should be of type array." } })
+  end
+  if #items == 0 or #items > MAX_BATCH then
+    return d.bad_request({ { "validation_error",
+      "The batch must hold from 1 to " .. MAX_BATCH .. " customers." } })
+  end
+  local errs, plans = {}, {}
+  for i, item in ipairs(items) do
+    local at = "[" .. (i - 1) .. "]"
+    local cid = type(item) == "table" and item.customer
+    if type(item) ~= "table" or (search.is_list(item) and next(item) ~= nil) then
+      errs[#errs + 1] = { at, "This value should be of type object." }
+    elseif cid == nil or cid == null then
+      errs[#errs + 1] = { at .. ".customer", search.MSG.blank }
+    elseif not ((type(cid) == "number" and cid == floor(cid) and cid >= 1) or
+                (type(cid) == "string" and cid:find("^%d+$"))) then
+      errs[#errs + 1] = { at .. ".customer", search.MSG.numeric }
+    else
+      plans[i] = { id = tonumber(cid), ch = input.read(mock, item, errs, at .. ".") }
+    end
+  end
+  if #errs > 0 then return d.bad_request(errs) end
+  local claimed = {}
+  for _, p in ipairs(plans) do
+    p.rec = mock.store:get(p.id)
+    if not p.rec then return d.reply(404, NOT_FOUND) end
+    local uid = p.ch.set.userId
+    if input.userid_taken(mock, p.ch, p.rec) or (type(uid) == "string" and claimed[uid] and
+       claimed[uid] ~= p.rec) then
+      return d.bad_request({ TAKEN })
+    end
+    if type(uid) == "string" then claimed[uid] = p.rec end
+  end
+  local out = {}
+  for i, p in ipairs(plans) do out[i] = encoded(change(mock, p.rec, p.ch, "patch")) end
+  return { status = 200, body = "[" .. table.concat(out, ",") .. "]" }
+end
+
+--- The routes, in matching order (the literal /search and /batch before /{id}).
 M.routes = {
   { method = "GET", path = "/v1/customers", handler = list, dialect = "get",
     name = "customers.list" },
@@ -235,8 +226,20 @@ M.routes = {
     name = "customers.create" },
   { method = "POST", path = "/v1/customers/search", handler = run_search, dialect = "post",
     name = "customers.search" },
+  { method = "PUT", path = "/v1/customers/batch", handler = batch, dialect = "post",
+    name = "customers.batch" },
   { method = "GET", path = "/v1/customers/{id}", handler = get, dialect = "get",
     name = "customers.get" },
+  { method = "PATCH", path = "/v1/customers/{id}", handler = update("patch"), dialect = "post",
+    name = "customers.update" },
+  { method = "PUT", path = "/v1/customers/{id}", handler = update("put"), dialect = "post",
+    name = "customers.replace" },
+  { method = "DELETE", path = "/v1/customers/{id}", handler = delete, dialect = "post",
+    name = "customers.delete" },
+  { method = "PUT", path = "/v1/customers/{id}/tags", handler = tags(true), dialect = "post",
+    name = "customers.add_tags" },
+  { method = "DELETE", path = "/v1/customers/{id}/tags", handler = tags(false),
+    dialect = "post", name = "customers.remove_tags" },
 }
 
 return M

@@ -8,4 +8,8 @@
 
 return {
   "helpcrunch.mock.endpoints.customers",
+  "helpcrunch.mock.endpoints.events",
+  "helpcrunch.mock.endpoints.chats",
+  "helpcrunch.mock.endpoints.messages",
+  "helpcrunch.mock.endpoints.team",
 }
