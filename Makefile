@@ -104,10 +104,12 @@ demo:
 
 test:
 	@sh tools/deps.sh test
+	@sh tools/locales.sh || true
 	+@sh tools/test.sh
 
 test-fast:
 	@sh tools/deps.sh test
+	@sh tools/locales.sh || true
 	+@sh tools/test.sh --fast $(LUA)
 
 valgrind:
