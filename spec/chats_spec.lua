@@ -24,7 +24,7 @@ local function chat_count(mock)
   return require("helpcrunch.mock.json").decode(text).chats
 end
 
-describe("client.chats", function()
+describe("client.chats #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 250, seed = 1 }, nil,
     function(m, c) mock, client = m, c end)

@@ -111,7 +111,7 @@ describe("when the listing moves faster than it can be read #mock", function()
   end)
 end)
 
-describe("search:each under churn #slow", function()
+describe("search:each under churn #slow #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 2000, seed = 7 },
     { max_retries = 8, clock = instant_clock() }, function(m, c) mock, client = m, c end)

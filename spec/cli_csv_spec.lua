@@ -22,7 +22,7 @@ local function read_all(text)
   return out
 end
 
-describe("csv (RFC 4180)", function()
+describe("csv (RFC 4180) #unit", function()
   it("quotes a field only when it holds a comma, a quote, CR or LF", function()
     assert.equal("plain", csv.field("plain"))
     assert.equal("é ü 日本", csv.field("é ü 日本"))
@@ -72,7 +72,7 @@ describe("csv (RFC 4180)", function()
   end)
 end)
 
-describe("CSV columns", function()
+describe("CSV columns #unit", function()
   it("joins tag names with ; escaping ; and \\, and reads them back", function()
     local c = { id = 1, tags = { { name = "a;b" }, { name = "back\\slash" }, { name = "日本" } } }
     local cols = assert(columns.parse("id,tags"))
@@ -106,7 +106,7 @@ describe("CSV columns", function()
   end)
 end)
 
-describe("CSV through the binary", function()
+describe("CSV through the binary #mock", function()
   local mock, client, dir
   lazy_setup(function()
     mock = H.mock { customers = 6, seed = 5 }

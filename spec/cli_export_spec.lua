@@ -57,7 +57,7 @@ local function ids_of(list)
   return ids
 end
 
-describe("#slow helpcrunch export", function()
+describe("#slow helpcrunch export #mock", function()
   local mock, dir
   lazy_setup(function()
     mock = H.mock { customers = N, seed = 3 }

@@ -37,7 +37,7 @@ local function requests(mock, method, path)
   return n
 end
 
-describe("helpcrunch import", function()
+describe("helpcrunch import #mock", function()
   local mock, client, dir
   lazy_setup(function()
     mock = H.mock { customers = 300, seed = 4 }

@@ -23,7 +23,7 @@ local function on_terminal(mock, args, stdin, dir)
   return H.read(dir .. "/tty.out"), code
 end
 
-describe("helpcrunch progress", function()
+describe("helpcrunch progress #mock #slow", function()
   local mock, client, dir
   lazy_setup(function()
     mock = H.mock { customers = 200, seed = 8 }

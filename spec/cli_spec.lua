@@ -9,7 +9,7 @@ local socket = require "socket"
 
 local COMMANDS = { "export", "import", "get", "count", "tag", "delete", "event" }
 
-describe("helpcrunch (usage)", function()
+describe("helpcrunch (usage) #unit", function()
   it("prints help for the command and every subcommand, exit 0", function()
     local r = cli.run(nil, { "--help" })
     assert.equal(0, r.code)
@@ -73,7 +73,7 @@ describe("helpcrunch (usage)", function()
   end)
 end)
 
-describe("helpcrunch (commands)", function()
+describe("helpcrunch (commands) #mock", function()
   local mock, client, dir
   lazy_setup(function()
     mock = H.mock { customers = 40, seed = 6, token = H.TOKEN }
@@ -201,7 +201,7 @@ describe("helpcrunch (commands)", function()
   end)
 end)
 
-describe("helpcrunch --redis", function()
+describe("helpcrunch --redis #mock #redis", function()
   local ok_redis, redis = pcall(require, "spec.support.redis")
   local srv, mock
   lazy_setup(function()

@@ -168,7 +168,7 @@ for _, k in ipairs { "id", "name", "email", "userId", "company", "phone", "first
   KNOWN[k] = true
 end
 
-describe("customers over HTTP", function()
+describe("customers over HTTP #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 300, seed = 7 }, nil,
     function(m, c) mock, client = m, c end)

@@ -11,7 +11,7 @@ local NULL = require("helpcrunch.mock.json").null
 
 local SEED_IDS = { 265555, 265580, 4994, 7831682, 8737843, 542335 }
 
-describe("customer writes", function()
+describe("customer writes #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 40, seed = 3 }, nil,
     function(m, c) mock, client = m, c end)

@@ -53,7 +53,7 @@ local function assert_rejected(text, at, fragment)
   return err
 end
 
-describe("helpcrunch.decode", function()
+describe("helpcrunch.decode #unit", function()
   describe("JSON types", function()
     it("decodes every scalar at the root", function()
       assert.equal(true, decode_ok("true"))

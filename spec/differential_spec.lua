@@ -349,7 +349,7 @@ end
 
 local function scaled(n) return math.max(1, math.floor(n * SCALE)) end
 
-describe("helpcrunch.decode against cjson.decode", function()
+describe("helpcrunch.decode against cjson.decode #unit", function()
   it("agrees on 3,000 random documents (objects, lists, escapes, unicode, numbers, duplicate keys)", function()
     local r = rng(1)
     for i = 1, scaled(3000) do

@@ -72,7 +72,7 @@ local function diff(a, b, path)
   return nil
 end
 
-describe("helpcrunch.core.encode", function()
+describe("helpcrunch.core.encode #unit", function()
   describe("numbers", function()
     it("writes integers as integers", function()
       assert.equal("0", encode(0))

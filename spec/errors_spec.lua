@@ -65,7 +65,7 @@ local function closed_port()
   return tonumber(port)
 end
 
-describe("request failures", function()
+describe("request failures #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 300, seed = 7 }, nil,
     function(m, c) mock, client = m, c end)
@@ -393,7 +393,7 @@ describe("request failures", function()
   end)
 end)
 
-describe("programmer errors raise before any request", function()
+describe("programmer errors raise before any request #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 30, seed = 7 }, nil,
     function(m, c) mock, client = m, c end)

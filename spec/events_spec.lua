@@ -6,7 +6,7 @@
 local H = require "spec.helper"
 local helpcrunch = require "helpcrunch"
 
-describe("events:track", function()
+describe("events:track #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 20, seed = 5 }, nil,
     function(m, c) mock, client = m, c end)

@@ -187,7 +187,7 @@ local function check_encode(data, name)
   return "encoded"
 end
 
-describe("the fuzz corpus (fuzz/corpus/)", function()
+describe("the fuzz corpus (fuzz/corpus/) #unit", function()
   it("replays every decoder input with the fuzz target's oracles", function()
     local list = files("fuzz/corpus/decode")
     assert(#list > 0, "fuzz/corpus/decode is empty")

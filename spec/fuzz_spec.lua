@@ -314,7 +314,7 @@ end
 
 -- ---- the spec ----
 
-describe("fuzz: garbage into every public function", function()
+describe("fuzz: garbage into every public function #mock", function()
   local mock, client, spare, rng, g
   local Customers, Query                      -- the real metatables
 

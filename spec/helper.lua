@@ -10,8 +10,10 @@ local build = (type(jit) == "table") and "luajit" or _VERSION:match("%d+%.%d+") 
 if not package.path:find("lua/?.lua;", 1, true) then
   package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 end
-if not package.cpath:find("build/" .. build, 1, true) then
-  package.cpath = "build/" .. build .. "/?.so;" .. package.cpath
+-- HELPCRUNCH_BUILD picks another build of the core (tools/sanitize.sh: build/asan).
+local build_dir = os.getenv("HELPCRUNCH_BUILD") or ("build/" .. build)
+if not package.cpath:find(build_dir .. "/", 1, true) then
+  package.cpath = build_dir .. "/?.so;" .. package.cpath
 end
 
 -- An aggressive collector (set by tools/valgrind.sh) shakes out any

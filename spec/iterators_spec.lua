@@ -18,7 +18,7 @@ local function count_requests(mock, path)
   return n
 end
 
-describe("customers:all", function()
+describe("customers:all #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 1234, seed = 11 }, nil,
     function(m, c) mock, client = m, c end)
@@ -200,7 +200,7 @@ describe("customers:all", function()
   end
 end)
 
-describe("iteration under churn", function()
+describe("iteration under churn #mock", function()
   it("never yields the same customer twice while inserts shift the pages", function()
     local mock = H.mock { customers = 500, seed = 5, churn = 7 }
     local client = H.client(mock)
@@ -217,7 +217,7 @@ describe("iteration under churn", function()
   end)
 end)
 
-describe("search:each", function()
+describe("search:each #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 1234, seed = 11 }, nil,
     function(m, c) mock, client = m, c end)

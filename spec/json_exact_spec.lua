@@ -21,7 +21,7 @@ local function count_keys(t)
   return n
 end
 
-describe("exact JSON", function()
+describe("exact JSON #unit", function()
   describe("duplicate keys: the last pair wins wherever it sits (defect 1)", function()
     it("in small objects, known and unknown keys, a last null removing the key", function()
       assert.same({ a = 2 }, decode('{"a":1,"a":2}'))

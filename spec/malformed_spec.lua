@@ -5,7 +5,7 @@ local H = require "spec.helper"
 
 local SEED003 = H.read("spec/fixtures/seed003_broken.json")
 
-describe("malformed response bodies", function()
+describe("malformed response bodies #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 50 }, nil,
     function(m, c) mock, client = m, c end)

@@ -20,7 +20,7 @@ end
 
 local CHAT = 5215261            -- the messages page's chat: 250 messages in the mock
 
-describe("client.messages", function()
+describe("client.messages #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 250, seed = 1 }, nil,
     function(m, c) mock, client = m, c end)

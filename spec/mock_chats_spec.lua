@@ -22,7 +22,7 @@ local function codes(body)
   return out
 end
 
-describe("helpcrunch-mock chats", function()
+describe("helpcrunch-mock chats #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 250, seed = 1, lua = H.LUA } end)
   lazy_teardown(function() m:stop() end)

@@ -28,7 +28,7 @@ local function example()
   }
 end
 
-describe("helpcrunch-mock create", function()
+describe("helpcrunch-mock create #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 120, seed = 4 } end)
   lazy_teardown(function() m:stop() end)

@@ -25,7 +25,7 @@ local function raw(m, method, path, body)
   return res, err, partial, after
 end
 
-describe("helpcrunch-mock rate limit", function()
+describe("helpcrunch-mock rate limit #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 30, rate_limit = "3/1" } end)
   lazy_teardown(function() m:stop() end)
@@ -102,7 +102,7 @@ describe("helpcrunch-mock rate limit", function()
   end)
 end)
 
-describe("helpcrunch-mock random faults", function()
+describe("helpcrunch-mock random faults #mock", function()
   it("--fault-rate 1 with one kind answers every request with it", function()
     local m = spawn.start { customers = 20, fault_rate = 1, faults = "500" }
     finally(function() m:stop() end)
@@ -167,7 +167,7 @@ describe("helpcrunch-mock random faults", function()
   end)
 end)
 
-describe("helpcrunch-mock queued faults", function()
+describe("helpcrunch-mock queued faults #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 40 } end)
   lazy_teardown(function() m:stop() end)
@@ -301,7 +301,7 @@ describe("helpcrunch-mock queued faults", function()
   end)
 end)
 
-describe("helpcrunch-mock --delay-ms", function()
+describe("helpcrunch-mock --delay-ms #mock", function()
   it("delays every response, concurrently (on the mock's clock, moved on by the test)", function()
     local m = spawn.start { customers = 10, delay_ms = 60000 }
     finally(function() m:stop() end)
@@ -324,7 +324,7 @@ describe("helpcrunch-mock --delay-ms", function()
   end)
 end)
 
-describe("helpcrunch-mock --churn", function()
+describe("helpcrunch-mock --churn #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 60, churn = 3 } end)
   lazy_teardown(function() m:stop() end)

@@ -44,7 +44,7 @@ local function value(v)
   return v
 end
 
-describe("helpcrunch-mock search", function()
+describe("helpcrunch-mock search #mock", function()
   local m, everyone
   lazy_setup(function()
     m = spawn.start { customers = 400, seed = 11 }

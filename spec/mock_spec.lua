@@ -55,7 +55,7 @@ local function all_pages(m, query, token)
   return out, total
 end
 
-describe("helpcrunch-mock command line", function()
+describe("helpcrunch-mock command line #mock #slow", function()
   it("documents every flag in --help", function()
     local out, code = run(LUA .. " " .. BIN .. " --help")
     assert.are.equal(0, code)
@@ -120,7 +120,7 @@ describe("helpcrunch-mock command line", function()
   end)
 end)
 
-describe("helpcrunch-mock HTTP", function()
+describe("helpcrunch-mock HTTP #mock #slow", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 250, seed = 3 } end)
   lazy_teardown(function() m:stop() end)
@@ -252,7 +252,7 @@ describe("helpcrunch-mock HTTP", function()
   end)
 end)
 
-describe("helpcrunch-mock auth", function()
+describe("helpcrunch-mock auth #mock", function()
   local open, locked
   lazy_setup(function()
     open = spawn.start { customers = 20 }
@@ -313,7 +313,7 @@ describe("helpcrunch-mock auth", function()
   end)
 end)
 
-describe("helpcrunch-mock GET /customers", function()
+describe("helpcrunch-mock GET /customers #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 250, seed = 5 } end)
   lazy_teardown(function() m:stop() end)
@@ -403,7 +403,7 @@ describe("helpcrunch-mock GET /customers", function()
   end)
 end)
 
-describe("helpcrunch-mock GET /customers/{id} and the data set", function()
+describe("helpcrunch-mock GET /customers/{id} and the data set #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 300, seed = 1 } end)
   lazy_teardown(function() m:stop() end)
@@ -549,7 +549,7 @@ describe("helpcrunch-mock GET /customers/{id} and the data set", function()
   end)
 end)
 
-describe("helpcrunch-mock admin endpoints and log", function()
+describe("helpcrunch-mock admin endpoints and log #mock", function()
   local m, logfile
   lazy_setup(function()
     logfile = os.tmpname()

@@ -25,7 +25,7 @@ local function messages(body)
   return out
 end
 
-describe("helpcrunch-mock writes", function()
+describe("helpcrunch-mock writes #mock", function()
   local m
   lazy_setup(function() m = spawn.start { customers = 60, seed = 9 } end)
   lazy_teardown(function() m:stop() end)

@@ -52,7 +52,7 @@ local function count(list, pred)
   return n
 end
 
-describe("#slow #redis one limit shared by 4 processes", function()
+describe("#slow #redis one limit shared by 4 processes #mock", function()
   local srv, mock
   setup(function()
     srv = redis_server.start()
@@ -92,7 +92,7 @@ describe("#slow #redis one limit shared by 4 processes", function()
   end)
 end)
 
-describe("#redis a Redis store that cannot be reached", function()
+describe("#redis a Redis store that cannot be reached #mock", function()
   local mock
   setup(function() mock = H.mock { customers = 20 } end)
   teardown(function() mock:stop() end)

@@ -101,14 +101,14 @@ local function algorithm_bars(backend)
   end)
 end
 
-describe("ratelimit.memory in virtual time", function()
+describe("ratelimit.memory in virtual time #unit", function()
   algorithm_bars(function()
     local shared = ratelimit.memory()     -- one object: the way to share within a process
     return function() return shared end
   end)
 end)
 
-describe("ratelimit.shdict in virtual time", function()
+describe("ratelimit.shdict in virtual time #unit", function()
   local dict
   local function make(now) return ratelimit.shdict(dict, { clock = now }) end
 
@@ -200,7 +200,7 @@ describe("ratelimit.shdict in virtual time", function()
   end)
 end)
 
-describe("ratelimit.redis in virtual time #redis", function()
+describe("ratelimit.redis in virtual time #redis #mock", function()
   local srv, n = nil, 0
   setup(function() srv = redis_server.start() end)
   teardown(function() if srv then srv:stop() end end)
@@ -230,7 +230,7 @@ describe("ratelimit.redis in virtual time #redis", function()
   end)
 end)
 
-describe("ratelimit store options", function()
+describe("ratelimit store options #unit", function()
   it("redis: bad options raise before any connection, a password never shown", function()
     local function raises(opts, pattern)
       local ok, err = pcall(ratelimit.redis, opts)

@@ -103,7 +103,7 @@ local function run_busted(block)
   return failures, ran
 end
 
-describe("README examples", function()
+describe("README examples #mock", function()
   local mock, client
   local start, stop = H.serve({ seed = 1 }, nil, function(m, c) mock, client = m, c end)
   setup(start)

@@ -30,7 +30,7 @@ local function free_port()
   return tonumber(port)
 end
 
-describe("README examples", function()
+describe("README examples #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 30, seed = 2 }, nil,
     function(m, c) mock, client = m, c end)

@@ -42,7 +42,7 @@ local function busiest_window(starts, per)
   return most
 end
 
-describe("rate limiter (virtual time)", function()
+describe("rate limiter (virtual time) #mock", function()
   local mock
   setup(function() mock = H.mock { customers = 300 } end)
   teardown(function() mock:stop() end)
@@ -95,7 +95,7 @@ describe("rate limiter (virtual time)", function()
   end)
 end)
 
-describe("retries", function()
+describe("retries #mock #slow", function()
   local mock
   setup(function() mock = H.mock { customers = 200 } end)
   teardown(function() mock:stop() end)
@@ -221,7 +221,7 @@ describe("retries", function()
   end)
 end)
 
-describe("an export through faults", function()
+describe("an export through faults #mock #slow", function()
   it("returns every one of 2,000 customers exactly once at --fault-rate 0.15", function()
     -- pages of 25: enough requests (about 90) for every fault kind to occur
     local mock = H.mock { customers = 2000, seed = 22, fault_rate = 0.15 }
@@ -257,7 +257,7 @@ describe("an export through faults", function()
   end)
 end)
 
-describe("creates are never duplicated", function()
+describe("creates are never duplicated #mock #slow", function()
   local mock
   setup(function() mock = H.mock { customers = 20 } end)
   teardown(function() mock:stop() end)
@@ -324,7 +324,7 @@ describe("creates are never duplicated", function()
   end)
 end)
 
-describe("timeouts", function()
+describe("timeouts #mock #slow", function()
   it("a slow trickle of bytes cannot hold a request past timeout", function()
     local mock = H.mock { customers = 100 }
     finally(function() mock:stop() end)
@@ -356,7 +356,7 @@ describe("timeouts", function()
   end)
 end)
 
-describe("the token's safety", function()
+describe("the token's safety #mock", function()
   it("a redirect to another local server: that server receives nothing", function()
     local a, b = H.mock {}, H.mock {}
     finally(function() a:stop(); b:stop() end)

@@ -2,7 +2,7 @@
 -- immutability, and results against the mock.
 local H = require "spec.helper"
 
-describe("search builder", function()
+describe("search builder #mock", function()
   local mock, client, q
   local start, stop = H.serve({ customers = 400, seed = 3 }, nil,
     function(m, c) mock, client = m, c end)

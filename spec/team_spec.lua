@@ -19,7 +19,7 @@ local function sent(mock, path)
   return out
 end
 
-describe("the team", function()
+describe("the team #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 50, seed = 1 }, nil,
     function(m, c) mock, client = m, c end)
@@ -140,7 +140,7 @@ describe("the team", function()
   end)
 end)
 
-describe("helpcrunch.normalize", function()
+describe("helpcrunch.normalize #unit", function()
   it("makes integer seconds of every timestamp form (the fraction is dropped)", function()
     for _, c in ipairs({
       { 1593108596, 1593108596 }, { "1603885746", 1603885746 },

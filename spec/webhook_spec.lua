@@ -24,7 +24,7 @@ local function envelope(event, data)
     '"lastAttemptAt":1638953588,"createdAt":1638953588,"id":"73499e69-285c-44c3-8431-a843ed08183d"}'
 end
 
-describe("helpcrunch.webhook", function()
+describe("helpcrunch.webhook #mock", function()
   describe("verify", function()
     it("accepts the reference's test vector, in any case of hex", function()
       assert.equal(159, #VECTOR_BODY)

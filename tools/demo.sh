@@ -1,6 +1,6 @@
 #!/bin/sh
-# `make demo`: start the bundled mock on a free loopback port, run examples/
-# against it, stop it.
+# `make demo` (after tools/deps.sh and the build): start the bundled mock on a
+# free loopback port, run examples/ against it, stop it.
 LUA=${1:-lua5.4}
 cd "$(dirname "$0")/.." || exit 1
 build=$LUA
@@ -22,4 +22,8 @@ for ex in examples/*.lua; do
   LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$build/?.so;;" \
     "$LUA" "$ex" || status=1
 done
+if [ $status -eq 0 ]; then
+  echo "== make demo: every example ran against helpcrunch-mock ($LUA). Next: make test;"
+  echo "   against the real API: HELPCRUNCH_API_KEY=... $LUA examples/customers.lua"
+fi
 exit $status
