@@ -454,7 +454,8 @@ describe("helpcrunch.decode against cjson.decode #unit", function()
       assert.truthy(compare(2, 2.5, "x"))
     end
     -- the sign of zero counts on every interpreter
-    assert.truthy(compare(0.0, -0.0, "x"))
-    assert.is_nil(compare(-0.0, -0.0, "x"))
+    local neg_zero = tonumber("-0.0")   -- made at run time: Lua 5.1 folds -0.0 into 0.0
+    assert.truthy(compare(0.0, neg_zero, "x"))
+    assert.is_nil(compare(neg_zero, neg_zero, "x"))
   end)
 end)

@@ -236,7 +236,7 @@ describe("helpcrunch.core.encode #unit", function()
       local m = assert_raises({ a = { b = { 1, print } } }, "a function value", "body.a.b[2]")
       assert.truthy(m:find("cannot encode request body", 1, true))
       assert_raises({ f = io.stdout }, "a userdata value", "body.f")
-      assert_raises({ coroutine.create(print) }, "a thread value", "body[1]")
+      assert_raises({ coroutine.create(function() end) }, "a thread value", "body[1]")
       assert_raises(print, "a function value", "body")
       assert_raises({ customData = { { property = "p", value = function() end } } },
         "a function value", "body.customData[1].value")

@@ -233,7 +233,7 @@ describe("the fuzz corpus (fuzz/corpus/) #unit", function()
     if HAS_INTEGERS then assert.equal(258, build("\0\0\0\0\0\0\0\1\2")) end
     assert.is_false(model.same(1, 1.5))
     assert.is_true(model.same(3, 3.0, true))
-    assert.is_false(model.same(0.0, -0.0, true))
+    assert.is_false(model.same(0.0, tonumber("-0.0"), true))   -- (5.1 folds a -0.0 literal)
     -- the naive reader applies the rules the decoder must
     assert.is_true(model.same(core.decode('{"data":[{"firstSeen":"007","x":null,"x":1e2}]}'),
       model.model_decode('{"data":[{"firstSeen":"007","x":null,"x":1e2}]}')))

@@ -183,10 +183,12 @@ describe("exact JSON #unit", function()
     end)
 
     it("encodes -0.0 as -0 and 0.0 as 0; -0 reads back as -0.0", function()
-      assert.equal("-0", encode(-0.0))
+      -- (-0.0 made at run time: Lua 5.1 folds the literals -0.0 and 0.0 into one constant)
+      local neg_zero = tonumber("-0.0")
+      assert.equal("-0", encode(neg_zero))
       assert.equal("0", encode(0.0))
-      assert.equal("[-0,0]", encode { -0.0, 0 })
-      assert.is_true(is_neg_zero(decode(encode(-0.0))))
+      assert.equal("[-0,0]", encode { neg_zero, 0 })
+      assert.is_true(is_neg_zero(decode(encode(neg_zero))))
     end)
   end)
 
@@ -224,9 +226,10 @@ describe("exact JSON #unit", function()
     local want = decode(text)
 
     local full_stack = "with the Lua stack nearly full, decode gives the value or raises, never 'nested too deeply'"
-    if type(jit) == "table" then
+    if _VERSION ~= "Lua 5.4" or type(jit) == "table" then
       -- LuaJIT's lua_checkstack fails only past its per-C-call limit, which
-      -- the next case reaches from inside the decoder.
+      -- the next case reaches from inside the decoder; 5.1 and 5.3 have
+      -- other limits (this case measures Lua 5.4's 1,000,000 slots).
       pending(full_stack .. " (Lua 5.4's overall stack limit; LuaJIT has a per-call one, next case)")
     else it(full_stack, function()
       local filler = {}
@@ -237,7 +240,7 @@ describe("exact JSON #unit", function()
       -- 1,000,000 slots to each).
       local names = {}
       for i = 1, 190 do names[i] = "l" .. i end
-      local call = assert(load("local decode, text = ... return function(...) local " ..
+      local call = assert((loadstring or load)("local decode, text = ... return function(...) local " ..
         table.concat(names, ",") .. " local ok, v, m = pcall(decode, text) return ok, v, m end"))(decode, text)
       local function try(n)
         return pcall(coroutine.wrap(function() return call(table.unpack(filler, 1, n)) end))

@@ -47,10 +47,21 @@ describe("libuv loop (luv) #mock", function()
       local one = assert(c.customers:get(4994))
       local page = assert(c.customers:list { limit = 7 })
       local seen, n = {}, 0
-      for x in c.customers:all {} do
-        assert(not seen[x.id], "twice: " .. x.id)
-        seen[x.id] = true
-        n = n + 1
+      -- PUC Lua 5.1 cannot yield across the iterator's __call: count with
+      -- pages there (README "Neovim and other libuv hosts")
+      if _VERSION == "Lua 5.1" and type(jit) ~= "table" then
+        for offset = 0, 249, 40 do
+          for _, x in ipairs(assert(c.customers:list { offset = offset, limit = 40 }).data) do
+            seen[x.id] = true
+            n = n + 1
+          end
+        end
+      else
+        for x in c.customers:all {} do
+          assert(not seen[x.id], "twice: " .. x.id)
+          seen[x.id] = true
+          n = n + 1
+        end
       end
       return one.name, #page.data, n, c.customers:search():tagged("Lead"):count()
     end)

@@ -101,14 +101,20 @@ else
   lane suite lua5.4 "" &
   lane suite luajit "$NO_HOST" clang &
   lane build lua5.3 suite lua5.3 "$CORE_TIERS" build lua5.1 suite lua5.1 "$CORE_TIERS" &
-  check luarocks "luarocks make: both rocks install and work (Lua 5.4, LuaJIT)" \
-    sh tools/luarocks-check.sh &
+  { check luarocks "luarocks make: both rocks install and work (Lua 5.4, LuaJIT)" \
+      sh tools/luarocks-check.sh
+    check docs "make docs: the HTML reference builds" make --no-print-directory -s docs
+    check alloc-json "every allocation of the JSON code fails in turn (ASan/UBSan)" \
+      nice -n 5 sh tools/alloc-json.sh
+    check alloc-client "every allocation of a client cycle fails in turn; two threads load it" \
+      nice -n 5 sh tools/alloc-client.sh; } &
   check valgrind "valgrind memcheck of the C-facing specs" nice -n 5 sh tools/valgrind.sh &
   check sanitize "ASan/UBSan (clang) over the C-facing specs" nice -n 5 sh tools/sanitize.sh &
   wait
   order="$order build-lua5.4 exports-lua5.4 build-luajit exports-luajit build-lua5.3"
   order="$order exports-lua5.3 build-lua5.1 exports-lua5.1 clang busted-lua5.4 busted-luajit"
-  order="$order busted-lua5.3 busted-lua5.1 luarocks valgrind sanitize"
+  order="$order busted-lua5.3 busted-lua5.1 luarocks docs alloc-json alloc-client valgrind"
+  order="$order sanitize"
 fi
 
 passed=0

@@ -73,7 +73,9 @@ function M.user_level()
     local info = debug.getinfo(level + 1, "S")
     if not info then return level - 1 end
     local src = info.source or ""
-    if not (src:find("[/\\]helpcrunch[/\\][%w_/\\]*%.lua$") or src:find("^@helpcrunch[/\\]")) then
+    -- (Lua 5.1 shows a tail call as a frame of its own, with no line)
+    if not (src:find("[/\\]helpcrunch[/\\][%w_/\\]*%.lua$") or src:find("^@helpcrunch[/\\]")
+            or info.what == "tail" or src == "=(tail call)") then
       return level
     end
     level = level + 1

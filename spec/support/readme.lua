@@ -80,8 +80,14 @@ end
 -- @tparam[opt] string suffix code appended
 -- @treturn function
 function M.compile(block, env, suffix)
-  return assert(load(string.rep("\n", block.line - 1) .. block.code .. (suffix or ""),
-    "=README.md", "t", env and setmetatable(env, { __index = _G })))
+  local text = string.rep("\n", block.line - 1) .. block.code .. (suffix or "")
+  env = env and setmetatable(env, { __index = _G })
+  if setfenv and loadstring then                    -- luacheck: globals setfenv loadstring
+    local f = assert(loadstring(text, "=README.md"))  -- Lua 5.1: no load(string, ..., env)
+    if env then setfenv(f, env) end
+    return f
+  end
+  return assert(load(text, "=README.md", "t", env))
 end
 
 --- Compile and run.

@@ -35,8 +35,16 @@ end
 function M.records(f)
   local lineno, first = 0, true
   local function next_line()             -- with its line break, or nil at the end
-    local l = f:read("*L")
+    -- (read("*L") keeps the break, but not on Lua 5.1: read the line and
+    -- tell a final line without a break by looking at the next byte)
+    local l = f:read("*l")
     if l == nil then return nil end
+    if f:read(0) ~= nil then
+      l = l .. "\n"
+    else                                 -- the last line: did it end with a break?
+      local pos = f:seek()
+      if pos and pos > 0 and f:seek("set", pos - 1) and f:read(1) == "\n" then l = l .. "\n" end
+    end
     lineno = lineno + 1
     if first then
       first = false
