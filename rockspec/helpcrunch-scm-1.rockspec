@@ -20,12 +20,11 @@ description = {
   labels = { "http", "api", "libcurl", "json" },
 }
 supported_platforms = { "unix" }
--- argparse only for the `helpcrunch` command (bin/helpcrunch): the library never
--- loads it. On Debian it is the lua-argparse package, not a rock: install with
--- --deps-mode=none there.
+-- Lua only: the library needs nothing else from LuaRocks. The `helpcrunch` command
+-- (bin/helpcrunch) also wants argparse (Debian: lua-argparse; else `luarocks install
+-- argparse`), and says so when it is missing: the library never loads it.
 dependencies = {
   "lua >= 5.1, < 5.5",
-  "argparse >= 0.6",
 }
 -- libcurl is found the way LuaRocks means external libraries to be found: it looks for
 -- libcurl.so under its external_deps_dirs (/usr/local, /usr) in lib/ and in the

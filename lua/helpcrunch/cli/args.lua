@@ -3,7 +3,13 @@
 -- `--flag=value` and `-o FILE` forms).
 -- @module helpcrunch.cli.args
 
-local argparse = require "argparse"
+-- argparse is the command's own need, not the library's: the client rock
+-- does not depend on it (it depends on libcurl only), so say how to get it.
+local ok, argparse = pcall(require, "argparse")
+if not ok then
+  error("helpcrunch: the command needs the argparse module: apt-get install lua-argparse "
+    .. "(Debian, Ubuntu) or luarocks install argparse", 0)
+end
 
 local M = {}
 
