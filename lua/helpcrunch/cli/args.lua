@@ -5,8 +5,8 @@
 
 -- argparse is the command's own need, not the library's: the client rock
 -- does not depend on it (it depends on libcurl only), so say how to get it.
-local ok, argparse = pcall(require, "argparse")
-if not ok then
+local have_argparse, argparse = pcall(require, "argparse")
+if not have_argparse then
   error("helpcrunch: the command needs the argparse module: apt-get install lua-argparse "
     .. "(Debian, Ubuntu) or luarocks install argparse", 0)
 end
