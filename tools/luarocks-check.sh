@@ -68,16 +68,21 @@ check_abi() {   # check_abi LABEL LUA_VERSION INTERPRETER [VAR=VALUE...]
   export LUA_PATH="$tree/share/lua/$ver/?.lua;$tree/share/lua/$ver/?/init.lua;;"
   export LUA_CPATH="$tree/lib/lua/$ver/?.so;;"
   cd "$work/run" || exit 1
+  # Each ABI's mock writes its own file, created before the mock starts: the shell
+  # opens the redirection in the child, so a shared name could still show the last
+  # mock's (dead) address to the first grep.
+  out=$work/mock-$label.out
+  : >"$out"
   "$lua" "$tree/lib/luarocks/rocks-$ver/helpcrunch-mock/scm-1/bin/helpcrunch-mock" \
-    --port 0 --customers 20 --seed 1 --exit-with-parent >"$work/mock.out" 2>&1 &
+    --port 0 --customers 20 --seed 1 --exit-with-parent >>"$out" 2>&1 &
   mock_pid=$!
   i=0
-  until grep -q '^listening on' "$work/mock.out"; do
+  until grep -q '^listening on' "$out"; do
     i=$((i + 1))
-    [ $i -gt 100 ] && fail "the installed mock did not start: $(cat "$work/mock.out")"
+    [ $i -gt 100 ] && fail "the installed mock did not start: $(cat "$out")"
     sleep 0.05
   done
-  url=$(sed -n 's/^listening on //p' "$work/mock.out")
+  url=$(sed -n 's/^listening on //p' "$out")
   HC_TREE=$tree HC_URL=$url "$lua" -e '
     local tree = os.getenv("HC_TREE")
     local hc = require "helpcrunch"
