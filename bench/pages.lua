@@ -94,11 +94,16 @@ function M.serve(dir)
   local nginx = require "spec.hosts.nginx"
   local ok, why = nginx.available()
   if not ok then return nil, why end
+  -- tcp_nopush stays off: with it (TCP_CORK around sendfile) nginx stalled a
+  -- keep-alive connection for 40 ms (the delayed-ACK timer) every ~130 pages
+  -- of 68 KB, a third of the export's wall time, for every keep-alive client
+  -- alike and for no client that opens a connection per page. That made the
+  -- server the bottleneck the bench must not have.
   return nginx.start {
     log_level = "error",
     http = [[
   sendfile on;
-  tcp_nopush on;
+  tcp_nopush off;
   tcp_nodelay on;
   keepalive_requests 1000000;
   open_file_cache max=20000 inactive=60s;]],
