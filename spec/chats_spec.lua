@@ -4,21 +4,6 @@
 local H = require "spec.helper"
 local helpcrunch = require "helpcrunch"
 
-local function assert_integer(v, what)
-  assert.is_number(v, what)
-  if math.type then assert.equal("integer", math.type(v), what) end
-  assert.equal(math.floor(v), v, what)
-end
-
--- The requests of the mock's log for one path (admin calls are not logged).
-local function sent(mock, path)
-  local out = {}
-  for _, e in ipairs(H.requests(mock)) do
-    if e.path == "/v1" .. path then out[#out + 1] = e end
-  end
-  return out
-end
-
 local function chat_count(mock)
   local _, text = mock:request("GET", "/_mock/count")
   return require("helpcrunch.mock.json").decode(text).chats
@@ -38,8 +23,8 @@ describe("client.chats #mock", function()
         local c = assert(client.chats:get(5215261))          -- "frac" timestamps
         assert.equal(5215261, c.id)
         assert.equal(1594139100, c.createdAt)               -- "1594139100.913"
-        assert_integer(c.createdAt, "createdAt")
-        assert_integer(c.lastMessageAt, "lastMessageAt")
+        H.assert_integer(c.createdAt, "createdAt")
+        H.assert_integer(c.lastMessageAt, "lastMessageAt")
         assert.equal("opened", c.status)
         assert.is_nil(c.statusRaw)                          -- it came as "opened"
         assert.is_nil(c.closedAt)                           -- null: absent
@@ -50,10 +35,10 @@ describe("client.chats #mock", function()
         assert.same({ id = 233046, name = "Support" }, c.department)
         local s = assert(client.chats:get("5215264"))        -- "string" timestamps
         assert.equal(1598000000, s.createdAt)
-        assert_integer(s.createdAt, "createdAt")
+        H.assert_integer(s.createdAt, "createdAt")
         local i = assert(client.chats:get(5215263))          -- integers
         assert.equal(1596000000, i.createdAt)
-        assert_integer(i.closedAt, "closedAt")
+        H.assert_integer(i.closedAt, "closedAt")
       end)
 
     it("reads every status spelling as one, keeping the original in statusRaw", function()
@@ -126,7 +111,7 @@ describe("client.chats #mock", function()
     it("sends offset, limit, the full sort name and the order", function()
       assert(client.chats:list { offset = 3, limit = 7, sort = "lastMessageAt", order = "DESC" })
       assert(client.chats:list { sort = "chats.closedAt" })
-      local log = sent(mock, "/chats")
+      local log = H.sent(mock, "/chats")
       assert.same({ offset = "3", limit = "7", sort = "chats.lastMessageAt", order = "desc" },
         log[1].query)
       assert.same({ offset = "0", limit = "100", sort = "chats.closedAt" }, log[2].query)
@@ -163,7 +148,7 @@ describe("client.chats #mock", function()
         for c in client.chats:all { page_size = size, prefetch = 2 } do
           assert.is_nil(seen[c.id])
           seen[c.id], n = true, n + 1
-          assert_integer(c.createdAt)
+          H.assert_integer(c.createdAt)
         end
         assert.equal(200, n)
       end
@@ -179,13 +164,13 @@ describe("client.chats #mock", function()
       for _ in client.chats:all { page_size = 50, prefetch = 0 } do n = n + 1 end
       assert.equal(200, n)
       -- pages overlap by one: offsets 0, 49, 98, 147, 196 (that one is short)
-      assert.equal(5, #sent(mock, "/chats"))
+      assert.equal(5, #H.sent(mock, "/chats"))
       mock:clear_log()
       n = 0
       for _ in client.chats:all { page_size = 50, prefetch = 1 } do n = n + 1 end
       assert.equal(200, n)
       -- without a total the end is known only from the short page: one prefetch past it
-      assert.equal(6, #sent(mock, "/chats"))
+      assert.equal(6, #H.sent(mock, "/chats"))
     end)
 
     it("yields every chat present for the whole read exactly once under inserts", function()
@@ -329,9 +314,9 @@ describe("client.chats #mock", function()
       assert.equal(4994, c.customer.id)
       assert.equal(4188, c.assignee.id)
       assert.same({}, c.agents)
-      assert_integer(c.createdAt)
+      H.assert_integer(c.createdAt)
       assert.same({ customer = 4994, application = 3838, assignee = 4188, department = 233047 },
-        sent(mock, "/chats")[1].body)
+        H.sent(mock, "/chats")[1].body)
       assert.equal(c.id, assert(client.chats:get(c.id)).id)
     end)
 
@@ -370,8 +355,8 @@ describe("client.chats #mock", function()
         mock:clear_log()
         local c = assert(client.chats:set_status(5215752, spelling))
         assert.equal(want, c.status)
-        assert.same({ id = 5215752, status = want }, sent(mock, "/chats/status")[1].body)
-        assert.equal("PUT", sent(mock, "/chats/status")[1].method)
+        assert.same({ id = 5215752, status = want }, H.sent(mock, "/chats/status")[1].body)
+        assert.equal("PUT", H.sent(mock, "/chats/status")[1].method)
         assert.equal(want, assert(client.chats:get(5215752)).status)
       end
     end)
@@ -380,7 +365,7 @@ describe("client.chats #mock", function()
       local q = client.chats:search():where("customer", "=", 4994):where("status", "=", "closed")
       local n = q:count()
       local c = assert(client.chats:set_status(5215261, "closed"))
-      assert_integer(c.closedAt)
+      H.assert_integer(c.closedAt)
       assert.equal("agent", c.closedBy)
       assert.equal(n + 1, q:count())
       local found
@@ -406,22 +391,22 @@ describe("client.chats #mock", function()
       assert.is_nil(c.assignee)
       c = assert(client.chats:assign(5215262, helpcrunch.null))
       assert.is_nil(c.assignee)
-      local bodies = sent(mock, "/chats/assignee")
+      local bodies = H.sent(mock, "/chats/assignee")
       assert.same({ id = 5215262, assignee = 4201 }, bodies[1].body)
       assert.matches('"assignee":null', bodies[2].raw_body)
       c = assert(client.chats:set_department(5215262, 233048))
       assert.same({ id = 233048, name = "Billing" }, c.department)
       c = assert(client.chats:snooze(5215262, 1603864800))   -- echoed "1603864800.000"
       assert.equal(1603864800, c.snoozedUntil)
-      assert_integer(c.snoozedUntil)
-      assert.same({ id = 5215262, snoozedUntil = "1603864800" }, sent(mock, "/chats/snooze")[1].body)
+      H.assert_integer(c.snoozedUntil)
+      assert.same({ id = 5215262, snoozedUntil = "1603864800" }, H.sent(mock, "/chats/snooze")[1].body)
       c = assert(client.chats:snooze(5215262))
       assert.is_nil(c.snoozedUntil)
       c = assert(client.chats:mark_read(5215262, { by = "customer", read = false }))
       assert.is_false(c.readByCustomer)
       c = assert(client.chats:mark_read(5215262))
       assert.is_true(c.readByAgent)
-      assert.same({ id = 5215262, read = true }, sent(mock, "/chats/readByAgent")[1].body)
+      assert.same({ id = 5215262, read = true }, H.sent(mock, "/chats/readByAgent")[1].body)
     end)
 
     it("raises on bad action arguments before any request", function()
@@ -527,14 +512,14 @@ describe("client.chats #mock", function()
       assert.is_nil(c)
       assert.equal("outcome_unknown", err.code)
       assert.equal(1, err.attempts)
-      assert.equal(1, #sent(mock, "/chats/status"))
+      assert.equal(1, #H.sent(mock, "/chats/status"))
     end)
 
     it("an action refused with 429 is retried (the server did not act)", function()
       mock:fault { kind = "429", method = "PUT", path = "/v1/chats/assignee" }
       local c = assert(retrying.chats:assign(5215752, 4188))
       assert.equal(4188, c.assignee.id)
-      assert.equal(2, #sent(mock, "/chats/assignee"))
+      assert.equal(2, #H.sent(mock, "/chats/assignee"))
     end)
 
     it("a create whose connection drops is not repeated", function()

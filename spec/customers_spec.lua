@@ -9,16 +9,6 @@ local NULL = require("helpcrunch.mock.json").null
 
 local IS_54 = math.type ~= nil
 
--- An integer value: a Lua integer on 5.3+, an integral double on LuaJIT.
-local function assert_integer(v, what)
-  assert.is_number(v, what)
-  if math.type then
-    assert.equal("integer", math.type(v), (what or "value") .. " must be a Lua integer")
-  else
-    assert.equal(math.floor(v), v, what)
-  end
-end
-
 local function as_integer(s)
   local n = tonumber(s)
   if math.tointeger then return math.tointeger(n) end
@@ -214,11 +204,11 @@ describe("customers over HTTP #mock", function()
 
     it("gives integer ids, timestamps and integral numbers (Lua integers on 5.3+)", function()
       local c = assert(client.customers:get(7831682))
-      assert_integer(c.id, "id")
-      assert_integer(c.firstSeen, "firstSeen")
-      assert_integer(c.lastSeen, "lastSeen")
-      assert_integer(c.device.id, "device.id")
-      assert_integer(c.customData["Emails sent"], "customData number")
+      H.assert_integer(c.id, "id")
+      H.assert_integer(c.firstSeen, "firstSeen")
+      H.assert_integer(c.lastSeen, "lastSeen")
+      H.assert_integer(c.device.id, "device.id")
+      H.assert_integer(c.customData["Emails sent"], "customData number")
       local john = assert(client.customers:get(542335))
       assert.equal(15.99, john.customData.last_paid_amount)
       if IS_54 then assert.equal("float", math.type(john.customData.last_paid_amount)) end
@@ -230,8 +220,8 @@ describe("customers over HTTP #mock", function()
       local c = assert(client.customers:get(542335))
       assert.equal(1603885746, c.firstSeen)
       assert.equal(1603885746, c.lastSeen)
-      assert_integer(c.firstSeen, "firstSeen")
-      assert_integer(c.lastSeen, "lastSeen")
+      H.assert_integer(c.firstSeen, "firstSeen")
+      H.assert_integer(c.lastSeen, "lastSeen")
     end)
 
     it("leaves JSON nulls absent and gives location/device as tables or nil", function()
@@ -315,7 +305,7 @@ describe("customers over HTTP #mock", function()
       assert.equal(15, page.limit)
       assert.equal(mock:count(), page.total)
       assert.equal(300, page.total)
-      assert_integer(page.total, "total")
+      H.assert_integer(page.total, "total")
     end)
 
     it("sends offset=0 and limit=page_size by default, and no sort or order", function()
@@ -534,7 +524,7 @@ describe("customers over HTTP #mock", function()
       assert(q:page { limit = 1 })
       local raw = last_request().raw_body
       assert.truthy(raw:find('"value":1603885746', 1, true), raw)
-      assert_integer(q:body().filter[1].value, "date value")
+      H.assert_integer(q:body().filter[1].value, "date value")
     end)
 
     it(":tagged finds the customers carrying all the tags", function()
@@ -585,7 +575,7 @@ describe("customers over HTTP #mock", function()
         if has_tag(c, "vip") then want = want + 1 end
       end
       assert.equal(want, n)
-      assert_integer(n, "count")
+      H.assert_integer(n, "count")
     end)
 
     it(":page{} pages through results without overlap", function()
@@ -622,7 +612,7 @@ describe("customers over HTTP #mock", function()
       assert.same({ name = "Ada Lovelace", email = "ada@example.com", userId = "spec_ada",
                     company = "Analytical", phone = "+441234", locale = "en",
                     notes = "first programmer", source = "https://example.com" }, req.body)
-      assert_integer(c.id, "id")
+      H.assert_integer(c.id, "id")
       assert.equal("Ada Lovelace", c.name)
       assert.equal("spec_ada", c.userId)
       assert.equal(before + 1, mock:count())
@@ -662,7 +652,7 @@ describe("customers over HTTP #mock", function()
       assert.truthy(req.raw_body:find('"firstSeen":"1603885746"', 1, true))
       assert.equal(1603885746, c.firstSeen)
       assert.equal(1603885800, c.lastSeen)
-      assert_integer(c.firstSeen, "firstSeen")
+      H.assert_integer(c.firstSeen, "firstSeen")
     end)
 
     it("makes the customer readable by get, listed and searchable", function()

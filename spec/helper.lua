@@ -156,6 +156,26 @@ function H.requests(mock)
   return mock:log()
 end
 
+--- The logged requests for one API path (`"/chats/7"`: under `/v1`).
+function H.sent(mock, path)
+  local out = {}
+  for _, e in ipairs(H.requests(mock)) do
+    if e.path == "/v1" .. path then out[#out + 1] = e end
+  end
+  return out
+end
+
+--- An integer value: a Lua integer on 5.3+, an integral double on LuaJIT and 5.1.
+function H.assert_integer(v, what)
+  local check = require "luassert"         -- busted's assert (the specs' global)
+  check.is_number(v, what)
+  if math.type then
+    check.equal("integer", math.type(v), (what or "value") .. " must be a Lua integer")
+  else
+    check.equal(math.floor(v), v, what)
+  end
+end
+
 --- Read a file whole.
 function H.read(path)
   local f = assert(io.open(path, "rb"))

@@ -4,20 +4,6 @@
 local H = require "spec.helper"
 local json = require "helpcrunch.mock.json"
 
-local function assert_integer(v, what)
-  assert.is_number(v, what)
-  if math.type then assert.equal("integer", math.type(v), what) end
-  assert.equal(math.floor(v), v, what)
-end
-
-local function sent(mock, path)
-  local out = {}
-  for _, e in ipairs(H.requests(mock)) do
-    if e.path == "/v1" .. path then out[#out + 1] = e end
-  end
-  return out
-end
-
 local CHAT = 5215261            -- the messages page's chat: 250 messages in the mock
 
 describe("client.messages #mock", function()
@@ -34,12 +20,12 @@ describe("client.messages #mock", function()
       assert.equal(10, #p.data)
       assert.equal(250, p.total)
       for i, m in ipairs(p.data) do
-        assert_integer(m.createdAt, "createdAt")
-        assert_integer(m.updatedAt, "updatedAt")
+        H.assert_integer(m.createdAt, "createdAt")
+        H.assert_integer(m.updatedAt, "updatedAt")
         assert.equal(CHAT, m.chat)
         if i > 1 then assert.is_true(p.data[i - 1].createdAt >= m.createdAt) end
       end
-      assert.same({ offset = "0", limit = "10" }, sent(mock, "/chats/" .. CHAT .. "/messages")[1].query)
+      assert.same({ offset = "0", limit = "10" }, H.sent(mock, "/chats/" .. CHAT .. "/messages")[1].query)
     end)
 
     it("reads the page's example message as a Lua user must see it", function()
@@ -128,9 +114,9 @@ describe("client.messages #mock", function()
       assert.equal("agent", m.from)
       assert.equal("message", m.type)
       assert.equal("Olena Kovalenko", m.agent.name)
-      assert_integer(m.createdAt)
+      H.assert_integer(m.createdAt)
       assert.same({ chat = 5215262, text = "Hello!", agent = 4188, type = "message" },
-        sent(mock, "/messages")[1].body)
+        H.sent(mock, "/messages")[1].body)
       local chat = assert(client.chats:get(5215262))
       assert.equal("Hello!", chat.lastMessageText)
       assert.equal(m.id, chat.lastMessageId)
@@ -145,7 +131,7 @@ describe("client.messages #mock", function()
       local c = assert(client.messages:send { chat = CHAT, text = "Still there?" })
       assert.equal("customer", c.from)
       assert.is_nil(c.agent)
-      local bodies = sent(mock, "/messages")
+      local bodies = H.sent(mock, "/messages")
       assert.same({ chat = CHAT, text = "Lead synced", agent = 4201, type = "private" },
         bodies[1].body)
       assert.same({ chat = CHAT, text = "Still there?", type = "message" }, bodies[2].body)
@@ -196,7 +182,7 @@ describe("client.messages #mock", function()
       local m, err = retrying.messages:send { chat = CHAT, text = "once", agent = 4188 }
       assert.is_nil(m)
       assert.equal("outcome_unknown", err.code)
-      assert.equal(1, #sent(mock, "/messages"))
+      assert.equal(1, #H.sent(mock, "/messages"))
       mock:fault { kind = "drop", method = "POST", path = "/v1/messages" }
       m, err = retrying.messages:send { chat = CHAT, text = "once", agent = 4188 }
       assert.is_nil(m)

@@ -5,20 +5,6 @@
 local H = require "spec.helper"
 local normalize = require "helpcrunch.normalize"
 
-local function assert_integer(v, what)
-  assert.is_number(v, what)
-  if math.type then assert.equal("integer", math.type(v), what) end
-  assert.equal(math.floor(v), v, what)
-end
-
-local function sent(mock, path)
-  local out = {}
-  for _, e in ipairs(H.requests(mock)) do
-    if e.path == "/v1" .. path then out[#out + 1] = e end
-  end
-  return out
-end
-
 describe("the team #mock", function()
   local mock, client
   local start, stop = H.serve({ customers = 50, seed = 1 }, nil,
@@ -38,7 +24,7 @@ describe("the team #mock", function()
     local p = assert(client.agents:list { offset = 1, limit = 2 })
     assert.equal(5, p.total)
     assert.same({ 4188, 4190 }, { p.data[1].id, p.data[2].id })
-    assert.same({ offset = "1", limit = "2" }, sent(mock, "/agents")[1].query)
+    assert.same({ offset = "1", limit = "2" }, H.sent(mock, "/agents")[1].query)
     local n = 0
     for _ in client.agents:all { page_size = 2 } do n = n + 1 end
     assert.equal(5, n)
@@ -71,7 +57,7 @@ describe("the team #mock", function()
       end
       -- pages overlap by one; the first short page ends the read:
       -- size 2 at offsets 0 1 2 3 4 (that one holds only the 5th), size 4 at 0 3, size 100 at 0
-      assert.equal(5 + 2 + 1, #sent(mock, "/agents"))
+      assert.equal(5 + 2 + 1, #H.sent(mock, "/agents"))
       local d = 0
       for _ in client.departments:all { page_size = 2 } do d = d + 1 end
       assert.equal(3, d)
@@ -93,8 +79,8 @@ describe("the team #mock", function()
     local names = {}
     for app in client.applications:all() do names[#names + 1] = app.name end
     assert.same({ "Website", "iOS", "Telegram" }, names)
-    assert.equal(2, #sent(mock, "/applications"))          -- one request each
-    assert.is_nil(sent(mock, "/applications")[1].query.offset)
+    assert.equal(2, #H.sent(mock, "/applications"))          -- one request each
+    assert.is_nil(H.sent(mock, "/applications")[1].query.offset)
   end)
 
   it("organization:get unwraps data", function()
@@ -149,7 +135,7 @@ describe("helpcrunch.normalize #unit", function()
     }) do
       local v = normalize.timestamp(c[1])
       assert.equal(c[2], v, tostring(c[1]))
-      assert_integer(v)
+      H.assert_integer(v)
     end
     for _, keep in ipairs({ "2020-09-01 00:40:00", "soon", "", "1e9", "0x10", true }) do
       assert.equal(keep, normalize.timestamp(keep))
