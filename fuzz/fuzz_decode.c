@@ -37,25 +37,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-static int utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = s[i], lo = 0x80, hi = 0xBF;
-    size_t k, j;
-    if (c < 0x80) { i++; continue; }
-    if (c >= 0xC2 && c <= 0xDF) k = 1;
-    else if (c >= 0xE0 && c <= 0xEF) { k = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
-    else if (c >= 0xF0 && c <= 0xF4) { k = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
-    else return 0;
-    if (n - i - 1 < k) return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    for (j = 2; j <= k; j++)
-      if ((s[i + j] & 0xC0) != 0x80) return 0;
-    i += k + 1;
-  }
-  return 1;
-}
-
 /* Why the encoder may refuse a decoded value: inf, a string that is not
  * UTF-8, or nesting past 64 tables; NULL when it must encode it. */
 static const char *refusal(lua_State *L, int idx, int depth) {

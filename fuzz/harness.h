@@ -10,7 +10,9 @@
  * - model_push: a naive reference decoder that builds the value the README
  *   promises (numbers by strtod_l in the "C" locale, duplicate keys set in
  *   order, the customer normalisation restated from the README);
- * - same_value: deep equality, numbers by subtype and bits (-0.0 is not 0).
+ * - same_value: deep equality, numbers by subtype and bits (-0.0 is not 0);
+ * - utf8_valid: well-formed UTF-8 (RFC 3629: no overlongs, surrogates or
+ *   code points past U+10FFFF), what the encoder must refuse otherwise.
  *
  * Everything here is test code: statics and aborts are fine.
  */
@@ -40,6 +42,27 @@
       abort();                                                                 \
     }                                                                          \
   } while (0)
+
+/* ---- well-formed UTF-8 (RFC 3629) ---------------------------------------- */
+
+static inline int utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = s[i], lo = 0x80, hi = 0xBF;
+    size_t k, j;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) k = 1;
+    else if (c >= 0xE0 && c <= 0xEF) { k = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { k = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else return 0;
+    if (n - i - 1 < k) return 0;
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
 
 /* ---- a counting allocator that can be told to fail ----------------------- */
 
