@@ -8,18 +8,12 @@
 --
 -- Needs redis-server; the nginx rows need nginx with the Lua module (else
 -- they are skipped, with the reason).
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+local common = dofile("bench/common.lua")   -- the checkout's lua/ and build, median
 
 local ITERS = { memory = 200000, shdict = 50000, redis = 5000 }
 local REQUESTS, PER = 1e9, 1
 
-local function median(xs)
-  local t = {}
-  for i, x in ipairs(xs) do t[i] = x end
-  table.sort(t)
-  local n = #t
-  return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
-end
+local median = common.median
 
 -- One round of `iters` takes on `store`: microseconds per take.
 local function round(store, iters, now)

@@ -25,26 +25,7 @@ local NOT_FOUND = { { "entity_not_found", "Customer not found" } }
 local M = {}
 
 local function list(mock, req)
-  local q, errs = req.query, {}
-  local offset, limit, key, dir = 0, 100, "id", "desc"
-  if q.offset ~= nil then
-    if q.offset:find("^%d+$") then offset = tonumber(q.offset)
-    else errs[#errs + 1] = { "validation_error", "offset value is invalid" } end
-  end
-  if q.limit ~= nil then
-    local n = q.limit:find("^%d+$") and tonumber(q.limit)
-    if n and n >= 1 and n <= 100 then limit = n
-    else errs[#errs + 1] = { "validation_error", "limit value is invalid" } end
-  end
-  if q.sort ~= nil then
-    if search.SORTS[q.sort] then key, dir = search.SORTS[q.sort], "asc"
-    else errs[#errs + 1] = { "validation_error", "sort value is invalid" } end
-  end
-  if q.order ~= nil then
-    local o = q.order:lower()
-    if o == "asc" or o == "desc" then dir = o
-    else errs[#errs + 1] = { "validation_error", "order value is invalid" } end
-  end
+  local offset, limit, key, dir, errs = replies.list_params(req.query, search.SORTS)
   if #errs > 0 then return dialect_of(mock, req).bad_request(errs) end
   local recs = mock.store:ordered(key, dir)
   local res = { status = 200, body = replies.page(recs, offset, limit, #recs, encoded) }
