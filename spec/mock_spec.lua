@@ -18,13 +18,7 @@ local function api(m, method, path, body, token)
 end
 
 -- Running (a zombie, exited but not yet reaped by its parent, does not count).
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  if not f then return false end
-  local stat = f:read("*l") or ""
-  f:close()
-  return stat:match("%)%s+(%a)") ~= "Z"
-end
+local alive = require("spec.support.sys").alive
 
 local function wait_dead(pid, seconds)
   local deadline = socket.gettime() + seconds

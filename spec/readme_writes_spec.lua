@@ -22,13 +22,7 @@ local SECRET = "whsec-readme-spec"
 local blocks, compile, run = readme.blocks, readme.compile, readme.run
 local is_signatures = readme.is_signatures
 
--- A port nothing listens on right now.
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = require("spec.support.sys").free_port
 
 describe("README examples #mock", function()
   local mock, client

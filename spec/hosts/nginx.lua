@@ -19,16 +19,13 @@
 -- @module spec.hosts.nginx
 
 local socket = require "socket"
+local sys = require "spec.support.sys"
 
 local M = {}
 
 --- The nginx binary and the directory of its dynamic modules.
 M.BIN = os.getenv("HELPCRUNCH_NGINX") or "nginx"
 M.MODULES = os.getenv("HELPCRUNCH_NGINX_MODULES") or "/usr/lib/nginx/modules"
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
 
 local function run(cmd)
   local r = os.execute(cmd)
@@ -42,32 +39,13 @@ local function slurp(cmd)
   return (s:gsub("%s+$", ""))
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local shell_quote, read_file, write_file, alive = sys.quote, sys.read_file, sys.write_file, sys.alive
 
 -- The checkout: two directories above this file, made absolute.
 local function checkout()
   local src = debug.getinfo(1, "S").source:sub(2)
   local dir = src:match("^(.*)/spec/hosts/nginx%.lua$") or "."
   return slurp("cd " .. shell_quote(dir) .. " && pwd")
-end
-
--- Is the process alive (a zombie counts as gone)?
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if not stat then return false end
-  return stat:match("%)%s+(%a)") ~= "Z"
 end
 
 --- Can the host specs run here? nginx on PATH and the Lua module installed.
@@ -85,13 +63,7 @@ function M.available()
 end
 
 --- A port free on 127.0.0.1 at the time of asking.
--- @treturn integer
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+M.free_port = sys.free_port
 
 local function conf(o, root, prefix, port)
   local lines = {
@@ -130,7 +102,7 @@ Server.__index = Server
 -- Launch once on `port`: the server, or nil and what the error log says.
 local function launch(o, root, prefix, port)
   write_file(prefix .. "/nginx.conf", conf(o, root, prefix, port))
-  local me = read_file("/proc/self/stat"):match("^(%d+)")
+  local me = sys.my_pid()
   -- The watcher ends with nginx, or stops it when this process is gone.
   local cmd = "echo $$; (while kill -0 " .. me .. " && kill -0 $$; do sleep 1; done; "
     .. "kill -TERM $$) >/dev/null 2>&1 </dev/null & exec " .. shell_quote(M.BIN)

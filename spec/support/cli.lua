@@ -4,13 +4,12 @@
 --     local r = cli.run(mock, { "export", "-o", path })   --> {code=, out=, err=}
 
 local H = require "spec.helper"
+local sys = require "spec.support.sys"
 
 local C = {}
 
 --- Quote for /bin/sh.
-function C.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+C.quote = sys.quote
 
 --- A fresh temporary directory (removed by C.cleanup).
 function C.tmpdir()
@@ -91,13 +90,8 @@ function C.status(dir)
   return code
 end
 
---- Is the process still there?
-function C.alive(pid)
-  local p = io.popen("kill -0 " .. pid .. " 2>/dev/null && echo yes")
-  local r = p:read("*a")
-  p:close()
-  return r:find("yes", 1, true) ~= nil
-end
+--- Is the process still running (a zombie counts as gone)?
+C.alive = sys.alive
 
 --- kill -9, then wait until it is gone.
 function C.kill9(pid)

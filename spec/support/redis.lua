@@ -7,32 +7,14 @@
 --     srv:stop(); srv:start()                        -- a restart, same port
 --     srv:stop()
 local socket = require "socket"
+local sys = require "spec.support.sys"
 
 local M = {}
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote, my_pid, alive = sys.quote, sys.my_pid, sys.alive
 
 --- A loopback port nothing listens on at the moment.
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function my_pid()
-  local f = assert(io.open("/proc/self/stat"))
-  local pid = f:read("*l"):match("^(%d+)")
-  f:close()
-  return pid
-end
-
-local function alive(pid)
-  local r = os.execute("kill -0 " .. pid .. " 2>/dev/null")
-  return r == true or r == 0                   -- Lua 5.2+ / LuaJIT
-end
+M.free_port = sys.free_port
 
 -- Answers PING (with the password when there is one)?
 local function ready(port, password)
