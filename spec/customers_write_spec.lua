@@ -29,18 +29,7 @@ describe("customer writes #mock", function()
 
   local function last_request() local log = mock:log() return log[#log] end
 
-  -- A programmer error: raises with every `want` in the message, points at this
-  -- spec's line, sends nothing.
-  local function raises(fn, ...)
-    local ok, err = pcall(fn)
-    assert.is_false(ok, "expected an error")
-    local msg = tostring(err)
-    for _, want in ipairs { ... } do
-      assert.truthy(msg:find(want, 1, true), "message lacks '" .. want .. "': " .. msg)
-    end
-    assert.equal(0, #mock:log(), "a request was sent")
-    return msg
-  end
+  local function raises(fn, ...) return H.raises_unsent(mock, fn, ...) end
 
   local function new_customer(fields)
     fields = fields or {}

@@ -14,16 +14,7 @@ describe("events:track #mock", function()
   teardown(stop)
   before_each(function() mock:reset() end)
 
-  local function raises(fn, ...)
-    local ok, err = pcall(fn)
-    assert.is_false(ok, "expected an error")
-    local msg = tostring(err)
-    for _, want in ipairs { ... } do
-      assert.truthy(msg:find(want, 1, true), "message lacks '" .. want .. "': " .. msg)
-    end
-    assert.equal(0, #mock:log(), "a request was sent")
-    return msg
-  end
+  local function raises(fn, ...) return H.raises_unsent(mock, fn, ...) end
 
   it("sends exactly {name, data, customer = <integer id>} and returns true", function()
     local ok, err = client.events:track { customer = 4994, name = "Button Click",

@@ -72,25 +72,48 @@ end
 -- piece of it: a message cut off inside the token would still leak it.
 -- Secrets of one or two characters are letters of the client's own words
 -- ("empty_reply" holds a "t"): those are checked by spec/token_spec.lua.
-function H.assert_no_secret(v, secret, seen)
+function H.assert_no_secret(v, secret)
   if #secret < 3 then return end
-  seen = seen or {}
-  local t = type(v)
-  if t == "string" then
-    local pieces = #secret >= 8 and #secret - 7 or 1
+  local pieces = #secret >= 8 and #secret - 7 or 1
+  for _, s in ipairs(H.strings_of(v)) do
     for i = 1, pieces do
       local piece = #secret >= 8 and secret:sub(i, i + 7) or secret
-      if v:find(piece, 1, true) then
-        error("the token (or a piece of it) leaked into: " .. v, 2)
+      if s:find(piece, 1, true) then
+        error("the token (or a piece of it) leaked into: " .. s, 2)
       end
     end
-  elseif t == "table" and not seen[v] then
+  end
+end
+
+--- Every string reachable from v: keys and values of nested tables, and the
+-- tostring of every error object among them.
+function H.strings_of(v, out, seen)
+  out, seen = out or {}, seen or {}
+  if type(v) == "string" then
+    out[#out + 1] = v
+  elseif type(v) == "table" and not seen[v] then
     seen[v] = true
+    if require("helpcrunch").is_error(v) then out[#out + 1] = tostring(v) end
     for k, x in pairs(v) do
-      H.assert_no_secret(k, secret, seen)
-      H.assert_no_secret(x, secret, seen)
+      H.strings_of(k, out, seen)
+      H.strings_of(x, out, seen)
     end
   end
+  return out
+end
+
+--- A programmer error: fn must raise a message holding every one of the
+-- plain texts `...`, and the mock must have received nothing. The message.
+function H.raises_unsent(mock, fn, ...)
+  local check = require "luassert"
+  local ok, err = pcall(fn)
+  check.is_false(ok, "expected an error")
+  local msg = tostring(err)
+  for _, want in ipairs { ... } do
+    check.truthy(msg:find(want, 1, true), "message lacks '" .. want .. "': " .. msg)
+  end
+  check.equal(0, #mock:log(), "a request was sent")
+  return msg
 end
 
 --- For a describe block: the setup and teardown that start a mock and a

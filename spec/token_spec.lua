@@ -6,21 +6,7 @@
 local H = require "spec.helper"
 local helpcrunch = require "helpcrunch"
 
--- Every string reachable from v (keys and values), and tostring of error objects.
-local function strings_of(v, out, seen)
-  out, seen = out or {}, seen or {}
-  if type(v) == "string" then
-    out[#out + 1] = v
-  elseif type(v) == "table" and not seen[v] then
-    seen[v] = true
-    if helpcrunch.is_error(v) then out[#out + 1] = tostring(v) end
-    for k, x in pairs(v) do
-      strings_of(k, out, seen)
-      strings_of(x, out, seen)
-    end
-  end
-  return out
-end
+local strings_of = H.strings_of
 
 local function assert_clean(v, token)
   local n = 0
