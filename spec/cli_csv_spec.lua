@@ -108,19 +108,9 @@ end)
 
 describe("CSV through the binary #mock", function()
   local mock, client, dir
-  lazy_setup(function()
-    mock = H.mock { customers = 6, seed = 5 }
-    client = H.client(mock)
-  end)
-  lazy_teardown(function()
-    if client then client:close() end
-    if mock then mock:stop() end
-  end)
-  before_each(function()
-    mock:reset()
-    dir = cli.tmpdir()
-  end)
-  after_each(function() cli.cleanup(dir) end)
+  local start, stop, each, after = cli.session({ customers = 6, seed = 5 },
+    function(m, c, d) mock, client, dir = m, c, d end)
+  lazy_setup(start) lazy_teardown(stop) before_each(each) after_each(after)
 
   local NASTY = {
     { userId = "rt-1", name = 'Zoë "The Quote" O\'Brien, Jr.', email = "zoe+csv@example.com",

@@ -39,19 +39,9 @@ end
 
 describe("helpcrunch import #mock", function()
   local mock, client, dir
-  lazy_setup(function()
-    mock = H.mock { customers = 300, seed = 4 }
-    client = H.client(mock)
-  end)
-  lazy_teardown(function()
-    if client then client:close() end
-    if mock then mock:stop() end
-  end)
-  before_each(function()
-    mock:reset()
-    dir = cli.tmpdir()
-  end)
-  after_each(function() cli.cleanup(dir) end)
+  local start, stop, each, after = cli.session({ customers = 300, seed = 4 },
+    function(m, c, d) mock, client, dir = m, c, d end)
+  lazy_setup(start) lazy_teardown(stop) before_each(each) after_each(after)
 
   -- A file of new, changed, unchanged and bad records; returns the path and
   -- what each line should come out as.

@@ -25,19 +25,9 @@ end
 
 describe("helpcrunch progress #mock #slow", function()
   local mock, client, dir
-  lazy_setup(function()
-    mock = H.mock { customers = 200, seed = 8 }
-    client = H.client(mock)
-  end)
-  lazy_teardown(function()
-    if client then client:close() end
-    if mock then mock:stop() end
-  end)
-  before_each(function()
-    mock:reset()
-    dir = cli.tmpdir()
-  end)
-  after_each(function() cli.cleanup(dir) end)
+  local start, stop, each, after = cli.session({ customers = 200, seed = 8 },
+    function(m, c, d) mock, client, dir = m, c, d end)
+  lazy_setup(start) lazy_teardown(stop) before_each(each) after_each(after)
 
   it("#slow draws a bar on a terminal: done/total, rate, ETA, retries, rate-limit waits", function()
     if not have_script then pending("needs script (util-linux)") return end

@@ -75,19 +75,9 @@ end)
 
 describe("helpcrunch (commands) #mock", function()
   local mock, client, dir
-  lazy_setup(function()
-    mock = H.mock { customers = 40, seed = 6, token = H.TOKEN }
-    client = H.client(mock)
-  end)
-  lazy_teardown(function()
-    if client then client:close() end
-    if mock then mock:stop() end
-  end)
-  before_each(function()
-    mock:reset()
-    dir = cli.tmpdir()
-  end)
-  after_each(function() cli.cleanup(dir) end)
+  local start, stop, each, after = cli.session({ customers = 40, seed = 6, token = H.TOKEN },
+    function(m, c, d) mock, client, dir = m, c, d end)
+  lazy_setup(start) lazy_teardown(stop) before_each(each) after_each(after)
 
   it("reads the token from --token-file and never prints one", function()
     local path = dir .. "/token"

@@ -23,6 +23,30 @@ function C.cleanup(dir)
   if dir and dir:match("^/tmp/") then os.execute("rm -rf " .. C.quote(dir)) end
 end
 
+--- For a describe block of CLI specs: a mock and a client of it for the
+-- block (H.serve), and for each test the mock reset and a fresh temporary
+-- directory, removed after it. `set(mock, client, dir)` receives them; the
+-- four functions go to busted's lazy_setup, lazy_teardown, before_each and
+-- after_each (which exist only in the spec's own environment):
+--     local mock, client, dir
+--     local start, stop, each, after = cli.session({ customers = 40 },
+--       function(m, c, d) mock, client, dir = m, c, d end)
+--     lazy_setup(start) lazy_teardown(stop) before_each(each) after_each(after)
+function C.session(mock_opts, set)
+  local mock, client, dir
+  local start, stop = H.serve(mock_opts, nil, function(m, c)
+    mock, client = m, c
+    set(m, c, nil)
+  end)
+  local function each()
+    mock:reset()
+    dir = C.tmpdir()
+    set(mock, client, dir)
+  end
+  local function after() C.cleanup(dir) end
+  return start, stop, each, after
+end
+
 --- The shell command that runs bin/helpcrunch with these arguments.
 -- @tparam table|nil mock gives HELPCRUNCH_BASE_URL (nil: none)
 -- @tparam table args
