@@ -294,6 +294,9 @@ local ESC = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "
 local CUSTOMER_CTX = { root = true, customer = true }
 
 --- The value helpcrunch.decode must give for text, which must be valid JSON.
+--- The UTF-8 bytes of code point cp.
+M.utf8_encode = utf8_encode
+
 function M.model_decode(text)
   local i = 1
   local value
@@ -345,14 +348,6 @@ function M.model_decode(text)
     local v = tonumber(neg .. (digits == "" and "0" or digits))
     return v == 0 and 0 or v
   end
-  local function customdata_map(list)
-    for _, e in ipairs(list) do
-      if type(e) ~= "table" or type(e.property) ~= "string" then return list end
-    end
-    local map = {}
-    for _, e in ipairs(list) do map[e.property] = e.value end
-    return map
-  end
   local function object(ctx)
     local t = {}
     i = i + 1
@@ -371,7 +366,7 @@ function M.model_decode(text)
         i = i + 4
         v = {}
       elseif CUSTOMER_CTX[ctx] and k == "customData" and c == "[" then
-        v = customdata_map(value("other"))
+        v = customdata_list_to_map(value("other"))
       elseif ctx == "root" and k == "data" and c == "[" then
         v = value("root")
       else
