@@ -80,6 +80,18 @@ local function find(mock, id)
   return id:find("^%d+$") and mock.store:get(tonumber(id)) or nil
 end
 
+-- A write to /customers/{id}: the record, the request's JSON object and the
+-- endpoint's dialect; or nil and the reply (404, or 400 for a body that is
+-- not a JSON object).
+local function target(mock, req, id)
+  local d = dialect_of(mock, req)
+  local rec = find(mock, id)
+  if not rec then return nil, d.reply(404, NOT_FOUND) end
+  local body, bad = replies.json_object(req, d)
+  if not body then return nil, bad end
+  return rec, body, d
+end
+
 -- Apply checked changes to a record, fire its webhooks; returns the record.
 local function change(mock, rec, ch, mode)
   local before = input.snapshot(rec.c)
@@ -92,11 +104,8 @@ end
 -- PATCH (mode "patch") or PUT ("put") /customers/{id}.
 local function update(mode)
   return function(mock, req, id)
-    local d = dialect_of(mock, req)
-    local rec = find(mock, id)
-    if not rec then return d.reply(404, NOT_FOUND) end
-    local body, bad = replies.json_object(req, d)
-    if not body then return bad end
+    local rec, body, d = target(mock, req, id)
+    if not rec then return body end               -- the 404, or the 400 of a bad body
     local errs = {}
     local ch = input.read(mock, body, errs)
     if #errs > 0 then return d.bad_request(errs) end
@@ -116,11 +125,8 @@ end
 -- PUT (add) or DELETE (remove) /customers/{id}/tags with {"tags": [...]}.
 local function tags(add)
   return function(mock, req, id)
-    local d = dialect_of(mock, req)
-    local rec = find(mock, id)
-    if not rec then return d.reply(404, NOT_FOUND) end
-    local body, bad = replies.json_object(req, d)
-    if not body then return bad end
+    local rec, body, d = target(mock, req, id)
+    if not rec then return body end               -- the 404, or the 400 of a bad body
     if not search.is_list(body.tags) or #body.tags == 0 then
       return d.bad_request({ { "tags", search.MSG.blank } })
     end
